@@ -1,0 +1,156 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+)
+
+// DecodeOptions bound and shape one dialect's JSON decoding.
+type DecodeOptions struct {
+	// MaxBytes caps the body; 0 means DefaultMaxBody. The server-wide
+	// limit (BodyLimit middleware) applies as well.
+	MaxBytes int64
+	// RejectUnknown fails on fields the target does not declare. Follow
+	// what the vendor does: most of the stacks Roster imitates ignore them.
+	RejectUnknown bool
+	// RequireJSONType answers 415 when a Content-Type is sent and is not
+	// JSON (application/json or any application/*+json). A missing
+	// Content-Type is accepted: many simple clients omit it.
+	RequireJSONType bool
+}
+
+// DefaultMaxBody is the request body limit when none is configured: 1 MiB.
+const DefaultMaxBody = 1 << 20
+
+// DecodeJSON reads exactly one JSON value from the body into dst. Every
+// failure is a *DecodeError: too large → 413, wrong media type → 415, empty,
+// invalid UTF-8, syntax, type errors and trailing data → 400.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any, o DecodeOptions) error {
+	if o.RequireJSONType && !IsJSONContentType(r.Header.Get("Content-Type")) {
+		return &DecodeError{Status: http.StatusUnsupportedMediaType, Msg: "Content-Type must be application/json"}
+	}
+	max := o.MaxBytes
+	if max <= 0 {
+		max = DefaultMaxBody
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &DecodeError{Status: http.StatusRequestEntityTooLarge,
+				Msg: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), Err: err}
+		}
+		return &DecodeError{Status: http.StatusBadRequest, Msg: "could not read the request body", Err: err}
+	}
+	return Unmarshal(raw, dst, o.RejectUnknown)
+}
+
+// Unmarshal decodes exactly one JSON value from raw into dst with the same
+// rules and errors as DecodeJSON (used for bulk items and tests).
+func Unmarshal(raw []byte, dst any, rejectUnknown bool) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return &DecodeError{Status: http.StatusBadRequest, Msg: "request body is empty"}
+	}
+	// encoding/json silently replaces invalid UTF-8 with U+FFFD; a
+	// directory must not store a name other than the one sent.
+	if !utf8.Valid(raw) {
+		return &DecodeError{Status: http.StatusBadRequest, Msg: "request body is not valid UTF-8"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if rejectUnknown {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(dst); err != nil {
+		return describeJSONError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		return &DecodeError{Status: http.StatusBadRequest, Msg: "request body must hold exactly one JSON value", Err: err}
+	}
+	return nil
+}
+
+func describeJSONError(err error) *DecodeError {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return &DecodeError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("malformed JSON at byte %d", se.Offset), Err: err}
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return &DecodeError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("request body must be a JSON %s", jsonKind(te.Type.Kind().String())), Err: err}
+		}
+		return &DecodeError{Status: http.StatusBadRequest, Field: field,
+			Msg: fmt.Sprintf("%s must be %s, not %s", field, jsonKind(te.Type.Kind().String()), te.Value), Err: err}
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return &DecodeError{Status: http.StatusBadRequest, Msg: "malformed JSON: unexpected end of input", Err: err}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &DecodeError{Status: http.StatusBadRequest, Field: name, Msg: fmt.Sprintf("unknown field %q", name), Err: err}
+	}
+	return &DecodeError{Status: http.StatusBadRequest, Msg: "malformed JSON", Err: err}
+}
+
+// jsonKind names a Go kind as JSON does.
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "struct", "map":
+		return "an object"
+	case "slice", "array":
+		return "an array"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+		return "a number"
+	}
+	return "another type"
+}
+
+// IsJSONContentType reports whether a Content-Type header value names JSON
+// (application/json or application/*+json), or is empty.
+func IsJSONContentType(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+}
+
+// Opt is a JSON field that distinguishes absent, null and a value, for
+// partial updates: absent leaves a field alone, null (and for most
+// vendors "") clears it. Use it as a struct field of value type; the zero
+// value is "absent".
+type Opt[T any] struct {
+	Set   bool // the key was present
+	Null  bool // its value was null
+	Value T
+}
+
+// UnmarshalJSON records presence; encoding/json calls it only when the key
+// is present.
+func (o *Opt[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Null = true
+		var zero T
+		o.Value = zero
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// Get returns the value and whether the key was present with a non-null
+// value.
+func (o Opt[T]) Get() (T, bool) { return o.Value, o.Set && !o.Null }

@@ -1,0 +1,55 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// HandlerFunc is a handler that returns its error instead of writing it, so
+// one handler can never write two bodies and no branch forgets to return.
+type HandlerFunc func(http.ResponseWriter, *http.Request) error
+
+// Renderer writes err in one dialect's error format. It maps domain errors
+// with errors.Is/As to a status and a public message; everything it does
+// not recognise is a 500 with a fixed phrase, never err.Error().
+type Renderer func(w http.ResponseWriter, r *http.Request, err error)
+
+// Adapt turns h into an http.Handler whose errors, and panics, are written by
+// render in the dialect's format and recorded for the access log.
+func Adapt(h HandlerFunc, render Renderer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw, ok := w.(*recorder)
+		if !ok {
+			rw = &recorder{ResponseWriter: w}
+		}
+		defer func() {
+			rec := recover()
+			if rec == nil {
+				return
+			}
+			if rec == http.ErrAbortHandler {
+				panic(rec)
+			}
+			err := fmt.Errorf("%w: %v", ErrPanic, rec)
+			InfoFrom(r.Context()).Err = err
+			if !rw.wrote {
+				render(rw, r, err)
+			}
+		}()
+		if err := h(rw, r); err != nil {
+			InfoFrom(r.Context()).Err = err
+			if rw.wrote {
+				return // the body was already started; nothing sane to add
+			}
+			render(rw, r, err)
+		}
+	})
+}
+
+// Tag names the dialect of every request h serves, for the access log.
+func Tag(dialect string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		InfoFrom(r.Context()).Dialect = dialect
+		h.ServeHTTP(w, r)
+	})
+}

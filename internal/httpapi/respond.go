@@ -1,0 +1,31 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// WriteJSON writes v as JSON with the given status and content type
+// "application/json".
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	return WriteJSONAs(w, status, "application/json", v)
+}
+
+// WriteJSONAs writes v as JSON with a given media type (application/
+// problem+json, application/scim+json, ...). HTML escaping is off: these are
+// API bodies, and clients compare values byte for byte.
+func WriteJSONAs(w http.ResponseWriter, status int, contentType string, v any) error {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// NoContent writes an empty response with status (204, or 200 for vendors
+// that answer so).
+func NoContent(w http.ResponseWriter, status int) error {
+	w.WriteHeader(status)
+	return nil
+}
