@@ -37,6 +37,19 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // Middleware wraps the whole router: request id, access log, panic
 // recovery and the server-wide body limit, in that order from the outside.
 func Middleware(h http.Handler, logger *slog.Logger, maxBody int64) http.Handler {
+	return MiddlewareWith(h, MiddlewareOptions{Logger: logger, MaxBody: maxBody})
+}
+
+// MiddlewareOptions configure MiddlewareWith.
+type MiddlewareOptions struct {
+	Logger  *slog.Logger
+	MaxBody int64    // 0: DefaultMaxBody
+	Metrics *Metrics // nil: none
+}
+
+// MiddlewareWith is Middleware with metrics.
+func MiddlewareWith(h http.Handler, o MiddlewareOptions) http.Handler {
+	logger, maxBody, metrics := o.Logger, o.MaxBody, o.Metrics
 	if maxBody <= 0 {
 		maxBody = DefaultMaxBody
 	}
@@ -63,7 +76,15 @@ func Middleware(h http.Handler, logger *slog.Logger, maxBody int64) http.Handler
 						map[string]string{"error": "internal server error", "request_id": id})
 				}
 			}
-			logAccess(logger, r, rw, info, time.Since(start))
+			d := time.Since(start)
+			logAccess(logger, r, rw, info, d)
+			if metrics != nil {
+				status := rw.status
+				if !rw.wrote {
+					status = http.StatusOK
+				}
+				metrics.observe(info.Dialect, r.Method, status, d)
+			}
 		}()
 		// The dialect's DecodeJSON turns an over-limit body into its own
 		// 413 body; the limit here also covers handlers that read raw.

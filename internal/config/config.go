@@ -1,0 +1,187 @@
+// Package config is Roster's typed configuration: defaults, environment
+// variables and command-line flags, validation, and a String that redacts
+// secrets.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/internal/secret"
+)
+
+// Config is everything `roster serve` and the admin commands need.
+type Config struct {
+	// DB is "sqlite:PATH" or a postgres:// URL (ROSTER_DB).
+	DB string
+	// Listen is the HTTP address (ROSTER_LISTEN).
+	Listen string
+	// EncryptionKey is the SSN key specification (ROSTER_ENCRYPTION_KEY):
+	// "BASE64" or "ID:BASE64[,ID:BASE64...]", current key first.
+	EncryptionKey string
+	// KeyFile is where the SQLite default keeps a generated key when
+	// EncryptionKey is empty (ROSTER_KEY_FILE; default: the database path
+	// plus ".key").
+	KeyFile string
+	// MaxBody caps request bodies in bytes (ROSTER_MAX_BODY).
+	MaxBody int64
+	// EntrustTokenTTL is how long an Entrust admin-API token lives
+	// (ROSTER_ENTRUST_TOKEN_TTL).
+	EntrustTokenTTL time.Duration
+	// ShutdownGrace is how long a stopping server waits for in-flight
+	// requests (ROSTER_SHUTDOWN_GRACE).
+	ShutdownGrace time.Duration
+	// LogLevel is debug, info, warn or error (ROSTER_LOG_LEVEL).
+	LogLevel string
+}
+
+// Default returns the built-in defaults: embedded SQLite in the working
+// directory, loopback only.
+func Default() Config {
+	return Config{
+		DB:              "sqlite:roster.db",
+		Listen:          "127.0.0.1:8080",
+		MaxBody:         1 << 20,
+		EntrustTokenTTL: 15 * time.Minute,
+		ShutdownGrace:   20 * time.Second,
+		LogLevel:        "info",
+	}
+}
+
+// FromEnv returns Default overridden by the ROSTER_* variables getenv
+// returns.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Default()
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str("ROSTER_DB", &c.DB)
+	str("ROSTER_LISTEN", &c.Listen)
+	str("ROSTER_ENCRYPTION_KEY", &c.EncryptionKey)
+	str("ROSTER_KEY_FILE", &c.KeyFile)
+	str("ROSTER_LOG_LEVEL", &c.LogLevel)
+	var errs []error
+	if v := getenv("ROSTER_MAX_BODY"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ROSTER_MAX_BODY: %w", err))
+		}
+		c.MaxBody = n
+	}
+	dur := func(name string, dst *time.Duration) {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+			*dst = d
+		}
+	}
+	dur("ROSTER_ENTRUST_TOKEN_TTL", &c.EntrustTokenTTL)
+	dur("ROSTER_SHUTDOWN_GRACE", &c.ShutdownGrace)
+	return c, errors.Join(errs...)
+}
+
+// Validate reports every invalid setting at once.
+func (c Config) Validate() error {
+	var errs []error
+	if !IsSQLite(c.DB) && !IsPostgres(c.DB) {
+		errs = append(errs, fmt.Errorf("db %q: want sqlite:PATH or a postgres:// URL", redactURL(c.DB)))
+	}
+	if IsPostgres(c.DB) && c.EncryptionKey == "" {
+		errs = append(errs, errors.New("ROSTER_ENCRYPTION_KEY must be set with PostgreSQL: every instance needs the same key, so none can be generated locally"))
+	}
+	if c.MaxBody < 1024 || c.MaxBody > 64<<20 {
+		errs = append(errs, fmt.Errorf("max body %d: want 1 KiB to 64 MiB", c.MaxBody))
+	}
+	if c.EntrustTokenTTL < time.Minute || c.EntrustTokenTTL > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("entrust token ttl %v: want 1m to 24h", c.EntrustTokenTTL))
+	}
+	if c.ShutdownGrace < 0 {
+		errs = append(errs, fmt.Errorf("shutdown grace %v: must not be negative", c.ShutdownGrace))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// IsSQLite reports whether db names an SQLite database.
+func IsSQLite(db string) bool {
+	return strings.HasPrefix(db, "sqlite:") || strings.HasPrefix(db, "file:")
+}
+
+// IsPostgres reports whether db is a PostgreSQL URL.
+func IsPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// SQLitePath returns the file path of an SQLite db setting.
+func SQLitePath(db string) string {
+	p := strings.TrimPrefix(strings.TrimPrefix(db, "sqlite:"), "file:")
+	p = strings.TrimPrefix(p, "//")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// Keyring returns the SSN keyring: from EncryptionKey when set, else (SQLite
+// only) from the key file beside the database, created on first use.
+// created reports a new key file, which the caller should announce.
+func (c Config) Keyring() (kr *secret.Keyring, keyFile string, created bool, err error) {
+	if c.EncryptionKey != "" {
+		kr, err = secret.ParseKeyring(c.EncryptionKey)
+		if err != nil {
+			return nil, "", false, fmt.Errorf("ROSTER_ENCRYPTION_KEY: %w", err)
+		}
+		return kr, "", false, nil
+	}
+	if !IsSQLite(c.DB) {
+		return nil, "", false, errors.New("ROSTER_ENCRYPTION_KEY must be set with PostgreSQL")
+	}
+	path := c.KeyFile
+	if path == "" {
+		path = SQLitePath(c.DB) + ".key"
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, "", false, fmt.Errorf("key directory: %w", err)
+		}
+	}
+	kr, created, err = secret.LoadOrCreateKeyFile(path)
+	return kr, path, created, err
+}
+
+// String prints the configuration with secrets redacted, for logs.
+func (c Config) String() string {
+	key := "(unset)"
+	if c.EncryptionKey != "" {
+		key = "<redacted>"
+	}
+	return fmt.Sprintf("db=%s listen=%s encryption_key=%s key_file=%q max_body=%d entrust_token_ttl=%v shutdown_grace=%v log_level=%s",
+		redactURL(c.DB), c.Listen, key, c.KeyFile, c.MaxBody, c.EntrustTokenTTL, c.ShutdownGrace, c.LogLevel)
+}
+
+// redactURL hides a password in a database URL.
+func redactURL(u string) string {
+	at := strings.LastIndexByte(u, '@')
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return u
+	}
+	creds := u[scheme+3 : at]
+	if user, _, ok := strings.Cut(creds, ":"); ok {
+		return u[:scheme+3] + user + ":xxxxx" + u[at:]
+	}
+	return u
+}
