@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+// sortCol is one ORDER BY key.
+type sortCol struct {
+	col  column
+	desc bool
+}
+
+// sortCols maps sort keys to columns and appends the id tie-breaker, so
+// every order is total and a cursor names exactly one position.
+func sortCols(keys []directory.SortKey, cols map[directory.Field]column, id column) ([]sortCol, error) {
+	out := make([]sortCol, 0, len(keys)+1)
+	for _, k := range keys {
+		c, ok := cols[k.Field]
+		if !ok {
+			return nil, invalidFilter("cannot sort by %q", k.Field)
+		}
+		out = append(out, sortCol{col: c, desc: k.Desc})
+	}
+	return append(out, sortCol{col: id}), nil
+}
+
+// orderBy renders the ORDER BY list, reversed when backward.
+func orderBy(keys []sortCol, backward bool) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		dir := " ASC"
+		if k.desc != backward {
+			dir = " DESC"
+		}
+		parts[i] = k.col.name + dir
+	}
+	return strings.Join(parts, ", ")
+}
+
+// keyset renders the predicate "row comes strictly after the cursor" in the
+// order of keys (strictly before when backward), as the lexicographic
+// expansion (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ..., which both backends
+// evaluate the same way whatever the mix of directions.
+func (b *sqlBuilder) keyset(keys []sortCol, c directory.Cursor, backward bool) (string, error) {
+	if len(c.Values) != len(keys)-1 {
+		return "", invalidFilter("cursor has %d values, sort has %d keys", len(c.Values), len(keys)-1)
+	}
+	vals := make([]string, len(keys))
+	for i, k := range keys {
+		raw := c.ID
+		if i < len(c.Values) {
+			raw = c.Values[i]
+		}
+		var v any = raw
+		if k.col.kind == kindTime {
+			n, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil {
+				return "", invalidFilter("cursor value %q is not a time", raw)
+			}
+			v = n
+		}
+		vals[i] = b.arg(v)
+	}
+	var ors []string
+	for i, k := range keys {
+		var ands []string
+		for j := range i {
+			ands = append(ands, keys[j].col.name+" = "+vals[j])
+		}
+		op := " > "
+		if k.desc != backward {
+			op = " < "
+		}
+		ands = append(ands, k.col.name+op+vals[i])
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", nil
+}
+
+func pageLimit(n int) int {
+	if n <= 0 || n > directory.MaxPageSize {
+		return directory.MaxPageSize
+	}
+	return n
+}
+
+// ListUsers returns one page of the tenant's users; see
+// directory.UserQuery. The page, its total and its aliases are read in one
+// read-only transaction, so they agree.
+func (s *Store) ListUsers(ctx context.Context, tenantID string, q directory.UserQuery) (*directory.UserPage, error) {
+	limit := pageLimit(q.Limit)
+	b := &sqlBuilder{d: s.d}
+	cond := "u.tenant_id = " + b.arg(tenantID)
+	if q.Filter != nil {
+		w, err := b.where(q.Filter, b.userCmp)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		cond += " AND " + w
+	}
+	keys, err := sortCols(q.Sort, userSortColumns, userSortColumns[directory.FieldID])
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	countArgs := slices.Clone(b.args)
+	countCond := cond
+	backward := q.After != nil && q.Backward
+	if q.After != nil {
+		ks, err := b.keyset(keys, *q.After, backward)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		cond += " AND " + ks
+	}
+	// One row more than asked tells whether there is another page.
+	query := "WHERE " + cond + " ORDER BY " + orderBy(keys, backward) + " LIMIT " + b.arg(int64(limit+1))
+	if q.After == nil && q.Offset > 0 {
+		query += " OFFSET " + b.arg(int64(q.Offset))
+	}
+
+	tx, err := s.readTx(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	page := &directory.UserPage{Total: -1}
+	if q.Total {
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users u WHERE "+countCond, countArgs...).Scan(&page.Total); err != nil {
+			return nil, fmt.Errorf("list users: count: %w", err)
+		}
+	}
+	users, err := s.queryUsers(ctx, tx, tenantID, query, b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	if len(users) > limit {
+		users, page.HasMore = users[:limit], true
+	}
+	if backward {
+		slices.Reverse(users)
+	}
+	page.Users = users
+	return page, nil
+}

@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// Schema version errors returned by CheckSchema.
+var (
+	// ErrSchemaBehind: the database lacks migrations this binary has; run
+	// "roster migrate".
+	ErrSchemaBehind = errors.New("database schema is older than this binary")
+	// ErrSchemaAhead: the database was migrated by a newer binary, whose
+	// data this one may not understand.
+	ErrSchemaAhead = errors.New("database schema is newer than this binary")
+)
+
+// migrateLockKey is the pg_advisory_lock key that serialises Migrate across
+// processes on one PostgreSQL database ("roster" in ASCII).
+const migrateLockKey int64 = 0x726f73746572
+
+// migration is one embedded schema change.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations returns d's embedded migrations in order. Their versions
+// must be 1..n without gaps: a schema version is then simply a count.
+func (d dialect) loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, d.migrations)
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var ms []migration
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		num, _, _ := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with its number", e.Name())
+		}
+		b, err := migrationFS.ReadFile(path.Join(d.migrations, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: got version %d, want %d", m.name, m.version, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// createMigrationsTable is valid on both backends.
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	applied_at BIGINT NOT NULL
+)`
+
+// Migrate applies the embedded migrations the database lacks, each in its
+// own transaction together with its row in schema_migrations, and returns
+// how many it applied. Several processes may call it at once: on
+// PostgreSQL they queue on an advisory lock, on SQLite on the write lock,
+// and each re-reads the version under the lock.
+func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
+	ms, err := s.d.loadMigrations()
+	if err != nil {
+		return 0, err
+	}
+	// One connection throughout: the advisory lock belongs to a session.
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if s.d.name == postgres.name {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
+			return 0, fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer func() {
+			// A fresh context: the caller's may be done, and the lock
+			// must not outlive this call on a pooled connection.
+			uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, uerr := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, migrateLockKey); uerr != nil {
+				// ErrBadConn makes database/sql discard the connection,
+				// and its session's lock with it.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+				err = errors.Join(err, fmt.Errorf("migrate: unlock: %w", uerr))
+			}
+		}()
+	}
+	if _, err := conn.ExecContext(ctx, createMigrationsTable); err != nil {
+		return 0, fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	for _, m := range ms {
+		done, err := s.applyMigration(ctx, conn, m)
+		if err != nil {
+			return applied, err
+		}
+		if done {
+			applied++
+		}
+	}
+	return applied, nil
+}
+
+// applyMigration applies m unless it is recorded already, and reports
+// whether it applied it.
+func (s *Store) applyMigration(ctx context.Context, conn *sql.Conn, m migration) (bool, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("migrate %s: begin: %w", m.name, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+		return false, fmt.Errorf("migrate %s: %w", m.name, err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	// Exec without arguments runs a multi-statement script on both
+	// drivers (pgx then uses the simple protocol).
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return false, fmt.Errorf("migrate %s: %w", m.name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+		m.version, micros(time.Now())); err != nil {
+		return false, fmt.Errorf("migrate %s: record: %w", m.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrate %s: commit: %w", m.name, err)
+	}
+	return true, nil
+}
+
+// SchemaVersion returns the number of migrations applied to the database
+// (0 for an empty one) and the number this binary embeds.
+func (s *Store) SchemaVersion(ctx context.Context) (db, binary int, err error) {
+	ms, err := s.d.loadMigrations()
+	if err != nil {
+		return 0, 0, err
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, s.d.tableExists, "schema_migrations").Scan(&n); err != nil {
+		return 0, 0, fmt.Errorf("read schema version: %w", err)
+	}
+	if n > 0 {
+		if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&db); err != nil {
+			return 0, 0, fmt.Errorf("read schema version: %w", err)
+		}
+	}
+	return db, len(ms), nil
+}
+
+// CheckSchema returns nil when the database schema is exactly the one this
+// binary embeds, an error wrapping ErrSchemaBehind when migrations are
+// pending, and one wrapping ErrSchemaAhead when the database is newer.
+// roster serve refuses to run on either.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	db, bin, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case db < bin:
+		return fmt.Errorf("%w: database at version %d, binary at %d", ErrSchemaBehind, db, bin)
+	case db > bin:
+		return fmt.Errorf("%w: database at version %d, binary at %d", ErrSchemaAhead, db, bin)
+	}
+	return nil
+}
