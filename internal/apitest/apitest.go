@@ -73,6 +73,14 @@ func (e *Env) NewTenant(name string, policy directory.UniquePolicy) Creds {
 	return Creds{Tenant: tn, ClientID: c.ClientID, Secret: sec}
 }
 
+// With returns a copy of e that reports to t: a fuzz target's inner *testing.T
+// must be used inside the target, not the outer *testing.F.
+func (e *Env) With(t testing.TB) *Env {
+	c := *e
+	c.T = t
+	return &c
+}
+
 // Principal returns the principal of creds, for calling the Service
 // directly in a test.
 func (c Creds) Principal() directory.Principal {

@@ -85,7 +85,7 @@ func describeJSONError(err error) *DecodeError {
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
-			return &DecodeError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("request body must be a JSON %s", jsonKind(te.Type.Kind().String())), Err: err}
+			return &DecodeError{Status: http.StatusBadRequest, Msg: "request body must be a JSON " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(te.Type.Kind().String()), "an "), "a "), Err: err}
 		}
 		return &DecodeError{Status: http.StatusBadRequest, Field: field,
 			Msg: fmt.Sprintf("%s must be %s, not %s", field, jsonKind(te.Type.Kind().String()), te.Value), Err: err}
