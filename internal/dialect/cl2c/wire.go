@@ -1,0 +1,269 @@
+package cl2c
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/httpapi"
+)
+
+// Keys of the CL2C values kept in directory.User.Extras.
+const (
+	extraWalletAddress = "walletAddress"
+	extraAuthLocation  = "authLocation"
+	extraPushToken     = "pushToken"
+)
+
+// createBody is the documented create request. Plain strings: null and
+// absent both read as "" and then fail the required checks.
+type createBody struct {
+	FirstName   string `json:"firstName"`
+	LastName    string `json:"lastName"`
+	Email       string `json:"email"`
+	UserName    string `json:"userName"`
+	PhoneNumber string `json:"phoneNumber"`
+}
+
+// updateBody is the documented update request. Every field but id is
+// optional: absent leaves the value alone, null or "" clears it.
+type updateBody struct {
+	ID          string              `json:"id"`
+	FirstName   httpapi.Opt[string] `json:"firstName"`
+	LastName    httpapi.Opt[string] `json:"lastName"`
+	PhoneNumber httpapi.Opt[string] `json:"phoneNumber"`
+	PushToken   httpapi.Opt[string] `json:"pushToken"`
+}
+
+// userJSON is the documented user object (create, update, get, delete).
+// Values Roster does not know are null (strings) or false (booleans).
+type userJSON struct {
+	ID             string  `json:"id"`
+	UserName       *string `json:"userName"`
+	FirstName      *string `json:"firstName"`
+	LastName       *string `json:"lastName"`
+	Email          *string `json:"email"`
+	EmailConfirmed bool    `json:"emailConfirmed"`
+	Authenticated  bool    `json:"authenticated"`
+	AuthValidUpto  *string `json:"authValidUpto"`
+	AuthLocation   *string `json:"authLocation"`
+	PhoneNumber    *string `json:"phoneNumber"`
+	WalletAddress  *string `json:"walletAddress"`
+}
+
+// listItemJSON is a user as the vendor's list example shows it: the user
+// object without authValidUpto and authLocation.
+type listItemJSON struct {
+	ID             string  `json:"id"`
+	UserName       *string `json:"userName"`
+	FirstName      *string `json:"firstName"`
+	LastName       *string `json:"lastName"`
+	Email          *string `json:"email"`
+	EmailConfirmed bool    `json:"emailConfirmed"`
+	Authenticated  bool    `json:"authenticated"`
+	PhoneNumber    *string `json:"phoneNumber"`
+	WalletAddress  *string `json:"walletAddress"`
+}
+
+// str returns nil for "" so that unknown values are JSON null.
+func str(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// toUser maps a core user to the CL2C user object. Roster has no end-user
+// sessions, so authenticated is false and authValidUpto null.
+func toUser(u *directory.User) userJSON {
+	return userJSON{
+		ID:             u.ID,
+		UserName:       str(u.Username),
+		FirstName:      str(u.FirstName),
+		LastName:       str(u.LastName),
+		Email:          str(u.Email),
+		EmailConfirmed: u.EmailVerified,
+		AuthLocation:   str(u.Extras[extraAuthLocation]),
+		PhoneNumber:    str(u.Phone),
+		WalletAddress:  str(u.Extras[extraWalletAddress]),
+	}
+}
+
+// toListItem maps a core user to a list item.
+func toListItem(u *directory.User) listItemJSON {
+	return listItemJSON{
+		ID:             u.ID,
+		UserName:       str(u.Username),
+		FirstName:      str(u.FirstName),
+		LastName:       str(u.LastName),
+		Email:          str(u.Email),
+		EmailConfirmed: u.EmailVerified,
+		PhoneNumber:    str(u.Phone),
+		WalletAddress:  str(u.Extras[extraWalletAddress]),
+	}
+}
+
+// createRules are what a CL2C create must satisfy in the core. The phone
+// format is checked here instead (see checkPhone).
+var createRules = directory.Rules{
+	Required: []directory.Field{directory.FieldEmail, directory.FieldUsername, directory.FieldFirstName, directory.FieldLastName},
+	Checks:   directory.CheckEmail,
+}
+
+// updateRules: the names stay required when an update changes them.
+var updateRules = directory.Rules{
+	Required: []directory.Field{directory.FieldFirstName, directory.FieldLastName},
+}
+
+// toCore returns the core user a create body describes, or the CL2C rule
+// violations. The core repeats the required and e-mail checks (and adds
+// its always-on length and character checks); they are made here as well
+// so that one 400 lists the phone error together with the others.
+func (b *createBody) toCore() (*directory.User, error) {
+	u := &directory.User{
+		Username:  b.UserName,
+		FirstName: b.FirstName,
+		LastName:  b.LastName,
+		Email:     b.Email,
+		Phone:     b.PhoneNumber,
+	}
+	ve := &directory.ValidationError{}
+	for _, f := range createRules.Required {
+		if strings.TrimSpace(fieldText(u, f)) == "" {
+			ve.Errors = append(ve.Errors, directory.FieldError{Field: f, Code: directory.CodeRequired})
+		}
+	}
+	if e := strings.TrimSpace(u.Email); e != "" && !directory.ValidEmail(e) {
+		ve.Errors = append(ve.Errors, directory.FieldError{Field: directory.FieldEmail, Code: directory.CodeInvalid})
+	}
+	checkPhone(ve, u.Phone)
+	if len(ve.Errors) > 0 {
+		return nil, ve
+	}
+	return u, nil
+}
+
+// fieldText returns the text of one of the fields a create sets.
+func fieldText(u *directory.User, f directory.Field) string {
+	switch f {
+	case directory.FieldEmail:
+		return u.Email
+	case directory.FieldUsername:
+		return u.Username
+	case directory.FieldFirstName:
+		return u.FirstName
+	case directory.FieldLastName:
+		return u.LastName
+	}
+	return ""
+}
+
+// e164 is the shape of an E.164 number: "+", a non-zero digit, 8 to 15
+// digits in all.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+
+// checkPhone adds an error when phone is set and not written in E.164.
+//
+// The core's CheckPhone also asks libphonenumber whether the number is
+// possible, and the vendor's own create example sends "+1234567890", which
+// is not (a North American number has ten digits after the +1). A request
+// the vendor documents as valid must succeed, so the dialect checks the
+// E.164 form only.
+func checkPhone(ve *directory.ValidationError, phone string) {
+	if p := strings.TrimSpace(phone); p != "" && !e164.MatchString(p) {
+		ve.Errors = append(ve.Errors, directory.FieldError{Field: directory.FieldPhone, Code: directory.CodeInvalid})
+	}
+}
+
+// check reports the CL2C rule violations of an update body: a missing or
+// malformed id, a cleared name, a phone not in E.164. It returns the
+// canonical id.
+func (b *updateBody) check() (string, error) {
+	ve := &directory.ValidationError{}
+	id, ok := "", false
+	switch strings.TrimSpace(b.ID) {
+	case "":
+		ve.Errors = append(ve.Errors, directory.FieldError{Field: directory.FieldID, Code: directory.CodeRequired})
+	default:
+		if id, ok = directory.ParseID(strings.TrimSpace(b.ID)); !ok {
+			ve.Errors = append(ve.Errors, directory.FieldError{Field: directory.FieldID, Code: directory.CodeInvalid})
+		}
+	}
+	if b.FirstName.Set && strings.TrimSpace(b.FirstName.Value) == "" {
+		ve.Errors = append(ve.Errors, directory.FieldError{Field: directory.FieldFirstName, Code: directory.CodeRequired})
+	}
+	if b.LastName.Set && strings.TrimSpace(b.LastName.Value) == "" {
+		ve.Errors = append(ve.Errors, directory.FieldError{Field: directory.FieldLastName, Code: directory.CodeRequired})
+	}
+	checkPhone(ve, b.PhoneNumber.Value)
+	if len(ve.Errors) > 0 {
+		return "", ve
+	}
+	return id, nil
+}
+
+// apply writes the fields present in b onto u.
+func (b *updateBody) apply(u *directory.User) {
+	if b.FirstName.Set {
+		u.FirstName = b.FirstName.Value
+	}
+	if b.LastName.Set {
+		u.LastName = b.LastName.Value
+	}
+	if b.PhoneNumber.Set {
+		u.Phone = b.PhoneNumber.Value
+	}
+	if b.PushToken.Set {
+		if u.Extras == nil {
+			u.Extras = map[string]string{}
+		}
+		u.Extras[extraPushToken] = b.PushToken.Value // "" is dropped by the core
+	}
+}
+
+// wireField is a core field as CL2C names it: the camelCase JSON key, the
+// words FluentValidation would show, and the core's length limit.
+type wireField struct {
+	key     string
+	display string
+	max     int
+}
+
+var wireFields = map[directory.Field]wireField{
+	directory.FieldID:              {"id", "Id", 0},
+	directory.FieldUsername:        {"userName", "User Name", 256},
+	directory.FieldFirstName:       {"firstName", "First Name", 256},
+	directory.FieldLastName:        {"lastName", "Last Name", 256},
+	directory.FieldEmail:           {"email", "Email", 254},
+	directory.FieldPhone:           {"phoneNumber", "Phone Number", 32},
+	"extras." + extraPushToken:     {"pushToken", "Push Token", 2048},
+	"extras." + extraWalletAddress: {"walletAddress", "Wallet Address", 2048},
+	"extras." + extraAuthLocation:  {"authLocation", "Auth Location", 2048},
+	// Query parameters of the list.
+	"pageNumber": {"pageNumber", "Page Number", 0},
+	"pageSize":   {"pageSize", "Page Size", 0},
+}
+
+// wireFieldOf names f on the wire. Fields CL2C does not write can only fail
+// on a user another dialect wrote; they get a camelCase form of the core
+// name.
+func wireFieldOf(f directory.Field) wireField {
+	if wf, ok := wireFields[f]; ok {
+		return wf
+	}
+	parts := strings.FieldsFunc(string(f), func(r rune) bool { return r == '_' || r == '.' })
+	key, words := "", make([]string, len(parts))
+	for i, p := range parts {
+		title := strings.ToUpper(p[:1]) + p[1:]
+		words[i] = title
+		if i == 0 {
+			key += p
+		} else {
+			key += title
+		}
+	}
+	if key == "" {
+		key = "$"
+	}
+	return wireField{key: key, display: strings.Join(words, " ")}
+}
