@@ -55,8 +55,9 @@ const (
 // Fold asks for a case-insensitive comparison. For FieldUsername,
 // FieldEmail, FieldLogin and FieldAlias the store compares the lower-cased
 // (strings.ToLower) value with the normalised column, so folding is exact
-// Unicode folding; for other string fields it uses SQL LOWER(), which on
-// SQLite folds ASCII letters only.
+// Unicode folding; for other string fields it uses SQL LOWER(), which folds
+// ASCII letters only on both backends (PostgreSQL columns use the C
+// collation so that both backends sort and compare byte for byte).
 //
 // A string comparison with OpEq on FieldPhone or FieldMobile compares the
 // normalised phone (see NormalizePhone) when the value normalises.
