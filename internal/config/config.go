@@ -38,6 +38,10 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// LogLevel is debug, info, warn or error (ROSTER_LOG_LEVEL).
 	LogLevel string
+	// RateLimit is the requests a minute one credential may make on one
+	// instance, with a burst of ten seconds' worth; 0 disables it
+	// (ROSTER_RATE_LIMIT).
+	RateLimit int
 }
 
 // Default returns the built-in defaults: embedded SQLite in the working
@@ -50,6 +54,7 @@ func Default() Config {
 		EntrustTokenTTL: 15 * time.Minute,
 		ShutdownGrace:   20 * time.Second,
 		LogLevel:        "info",
+		RateLimit:       6000,
 	}
 }
 
@@ -74,6 +79,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("ROSTER_MAX_BODY: %w", err))
 		}
 		c.MaxBody = n
+	}
+	if v := getenv("ROSTER_RATE_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ROSTER_RATE_LIMIT: %w", err))
+		}
+		c.RateLimit = n
 	}
 	dur := func(name string, dst *time.Duration) {
 		if v := getenv(name); v != "" {
@@ -106,6 +118,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("shutdown grace %v: must not be negative", c.ShutdownGrace))
+	}
+	if c.RateLimit < 0 {
+		errs = append(errs, fmt.Errorf("rate limit %d: must not be negative (0 disables it)", c.RateLimit))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -168,8 +183,8 @@ func (c Config) String() string {
 	if c.EncryptionKey != "" {
 		key = "<redacted>"
 	}
-	return fmt.Sprintf("db=%s listen=%s encryption_key=%s key_file=%q max_body=%d entrust_token_ttl=%v shutdown_grace=%v log_level=%s",
-		redactURL(c.DB), c.Listen, key, c.KeyFile, c.MaxBody, c.EntrustTokenTTL, c.ShutdownGrace, c.LogLevel)
+	return fmt.Sprintf("db=%s listen=%s encryption_key=%s key_file=%q max_body=%d entrust_token_ttl=%v shutdown_grace=%v log_level=%s rate_limit=%d",
+		redactURL(c.DB), c.Listen, key, c.KeyFile, c.MaxBody, c.EntrustTokenTTL, c.ShutdownGrace, c.LogLevel, c.RateLimit)
 }
 
 // redactURL hides a password in a database URL.

@@ -45,6 +45,7 @@ func TestValidate(t *testing.T) {
 		{"tiny body", func(c *Config) { c.MaxBody = 10 }, "max body"},
 		{"bad level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
 		{"short ttl", func(c *Config) { c.EntrustTokenTTL = time.Second }, "entrust token ttl"},
+		{"negative rate limit", func(c *Config) { c.RateLimit = -1 }, "rate limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

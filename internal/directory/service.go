@@ -15,8 +15,9 @@ import (
 // concurrent use and keeps no state that matters in memory: several
 // processes on one database behave as one service.
 type Service struct {
-	store Store
-	now   func() time.Time
+	store   Store
+	now     func() time.Time
+	limiter *limiter // nil: no rate limit
 
 	mu      sync.Mutex
 	touched map[string]time.Time // client id -> last TouchCredential, to write at most once a minute
@@ -26,6 +27,11 @@ type Service struct {
 type Options struct {
 	// Now is the clock; time.Now when nil. Tests inject a fake one.
 	Now func() time.Time
+	// RateLimit is how many authenticated requests a minute one
+	// credential may make (per process), with a burst of ten seconds'
+	// worth; 0 means unlimited. Over the budget, authentication returns
+	// ErrRateLimited, which every dialect answers with 429.
+	RateLimit int
 }
 
 // NewService returns a Service over store.
@@ -34,7 +40,7 @@ func NewService(store Store, o Options) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, now: now, touched: map[string]time.Time{}}
+	return &Service{store: store, now: now, limiter: newLimiter(o.RateLimit), touched: map[string]time.Time{}}
 }
 
 // Now returns the service clock's time in UTC, truncated to microseconds
@@ -167,6 +173,9 @@ func (s *Service) Authenticate(ctx context.Context, clientID, sec string) (Princ
 	if !ok || ci.RevokedAt != nil {
 		return Principal{}, ErrUnauthenticated
 	}
+	if !s.limiter.allow(clientID, s.now()) {
+		return Principal{}, ErrRateLimited
+	}
 	s.touch(ctx, clientID)
 	return principalOf(ci, ""), nil
 }
@@ -248,6 +257,9 @@ func (s *Service) AuthenticateToken(ctx context.Context, kind, tok string) (Prin
 	}
 	if ci.RevokedAt != nil {
 		return Principal{}, ErrUnauthenticated
+	}
+	if !s.limiter.allow(t.ClientID, s.now()) {
+		return Principal{}, ErrRateLimited
 	}
 	return principalOf(ci, t.Scope), nil
 }
