@@ -55,7 +55,14 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, in *User, r Rules
 // then create several users, which the policy allows.
 func (s *Service) CreateOrGetUser(ctx context.Context, p Principal, in *User, r Rules) (u *User, created bool, err error) {
 	if !p.Unique.Email || !p.Unique.Phone {
-		existing, err := s.findByContact(ctx, p, in)
+		// Validate first: an invalid request is a 400 whether or not a
+		// user with its e-mail exists, as it is under the default policy.
+		probe := in.Clone()
+		probe.TenantID = p.TenantID
+		if err := prepare(probe, nil, r); err != nil {
+			return nil, false, err
+		}
+		existing, err := s.findByContact(ctx, p, probe)
 		if err != nil || existing != nil {
 			return existing, false, err
 		}
@@ -75,17 +82,15 @@ func (s *Service) CreateOrGetUser(ctx context.Context, p Principal, in *User, r 
 	return u, err == nil, err
 }
 
-// findByContact returns a user of p's tenant with in's e-mail or phone, or
-// nil.
-func (s *Service) findByContact(ctx context.Context, p Principal, in *User) (*User, error) {
-	probe := in.Clone()
-	probe.Email, probe.Phone = NormalizeEmail(in.Email), in.Phone
+// findByContact returns a user of p's tenant with u's e-mail or phone, or
+// nil. u has been through prepare, so its normalised forms are set.
+func (s *Service) findByContact(ctx context.Context, p Principal, u *User) (*User, error) {
 	var f Expr
-	if probe.Email != "" {
-		f = Cmp{Field: FieldEmail, Op: OpEq, Value: probe.Email, Fold: true}
+	if u.EmailNorm != "" {
+		f = Cmp{Field: FieldEmail, Op: OpEq, Value: u.EmailNorm, Fold: true}
 	}
-	if norm, _ := NormalizePhone(probe.Phone); norm != "" {
-		pf := Cmp{Field: FieldPhone, Op: OpEq, Value: norm}
+	if u.PhoneNorm != "" {
+		pf := Cmp{Field: FieldPhone, Op: OpEq, Value: u.PhoneNorm}
 		if f == nil {
 			f = pf
 		} else {
