@@ -29,3 +29,12 @@ func NoContent(w http.ResponseWriter, status int) error {
 	w.WriteHeader(status)
 	return nil
 }
+
+// NullIfEmpty returns nil for "" and a pointer to s otherwise: the core keeps
+// absent strings as "", and the vendors' JSON shows them as null.
+func NullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

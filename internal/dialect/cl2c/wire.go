@@ -66,26 +66,20 @@ type listItemJSON struct {
 }
 
 // str returns nil for "" so that unknown values are JSON null.
-func str(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
 
 // toUser maps a core user to the CL2C user object. Roster has no end-user
 // sessions, so authenticated is false and authValidUpto null.
 func toUser(u *directory.User) userJSON {
 	return userJSON{
 		ID:             u.ID,
-		UserName:       str(u.Username),
-		FirstName:      str(u.FirstName),
-		LastName:       str(u.LastName),
-		Email:          str(u.Email),
+		UserName:       httpapi.NullIfEmpty(u.Username),
+		FirstName:      httpapi.NullIfEmpty(u.FirstName),
+		LastName:       httpapi.NullIfEmpty(u.LastName),
+		Email:          httpapi.NullIfEmpty(u.Email),
 		EmailConfirmed: u.EmailVerified,
-		AuthLocation:   str(u.Extras[extraAuthLocation]),
-		PhoneNumber:    str(u.Phone),
-		WalletAddress:  str(u.Extras[extraWalletAddress]),
+		AuthLocation:   httpapi.NullIfEmpty(u.Extras[extraAuthLocation]),
+		PhoneNumber:    httpapi.NullIfEmpty(u.Phone),
+		WalletAddress:  httpapi.NullIfEmpty(u.Extras[extraWalletAddress]),
 	}
 }
 
@@ -93,13 +87,13 @@ func toUser(u *directory.User) userJSON {
 func toListItem(u *directory.User) listItemJSON {
 	return listItemJSON{
 		ID:             u.ID,
-		UserName:       str(u.Username),
-		FirstName:      str(u.FirstName),
-		LastName:       str(u.LastName),
-		Email:          str(u.Email),
+		UserName:       httpapi.NullIfEmpty(u.Username),
+		FirstName:      httpapi.NullIfEmpty(u.FirstName),
+		LastName:       httpapi.NullIfEmpty(u.LastName),
+		Email:          httpapi.NullIfEmpty(u.Email),
 		EmailConfirmed: u.EmailVerified,
-		PhoneNumber:    str(u.Phone),
-		WalletAddress:  str(u.Extras[extraWalletAddress]),
+		PhoneNumber:    httpapi.NullIfEmpty(u.Phone),
+		WalletAddress:  httpapi.NullIfEmpty(u.Extras[extraWalletAddress]),
 	}
 }
 

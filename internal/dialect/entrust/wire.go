@@ -428,13 +428,6 @@ const (
 var allAttributes = set(attrGrids, attrTokens, attrSmartCredentials, attrTempAccessCode, attrFIDOTokens,
 	attrUserAttributeValues, attrUserAliases, attrGroups, attrOAuthRoles, attrAuthenticatorLockoutStatus, attrOrganizations)
 
-func strOrNil(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 func emptyList() *[]struct{} {
 	l := []struct{}{}
 	return &l
@@ -464,25 +457,25 @@ func aliasTypeOut(t string) string {
 func toUser(u *directory.User, attrs map[string]bool, groups []directory.GroupRef) *userOut {
 	o := &userOut{
 		ID:                   u.ID,
-		UserID:               strOrNil(u.Username),
-		FirstName:            strOrNil(u.FirstName),
-		LastName:             strOrNil(u.LastName),
-		Email:                strOrNil(u.Email),
-		Mobile:               strOrNil(u.Mobile),
-		Phone:                strOrNil(u.Phone),
-		Locale:               strOrNil(u.Locale),
+		UserID:               httpapi.NullIfEmpty(u.Username),
+		FirstName:            httpapi.NullIfEmpty(u.FirstName),
+		LastName:             httpapi.NullIfEmpty(u.LastName),
+		Email:                httpapi.NullIfEmpty(u.Email),
+		Mobile:               httpapi.NullIfEmpty(u.Mobile),
+		Phone:                httpapi.NullIfEmpty(u.Phone),
+		Locale:               httpapi.NullIfEmpty(u.Locale),
 		State:                u.State,
-		ExternalID:           strOrNil(u.ExternalID),
-		ExternalSource:       strOrNil(u.ExternalSource),
+		ExternalID:           httpapi.NullIfEmpty(u.ExternalID),
+		ExternalSource:       httpapi.NullIfEmpty(u.ExternalSource),
 		Locked:               u.Locked,
 		Type:                 "MGMT_UI",
-		UserPrincipalName:    strOrNil(u.Extras[extraUPN]),
+		UserPrincipalName:    httpapi.NullIfEmpty(u.Extras[extraUPN]),
 		UserCreationTime:     formatTime(u.CreatedAt),
 		LastModified:         formatTime(u.UpdatedAt),
 		RegistrationRequired: u.Extras[extraRegistrationReq] != "false",
 		VerificationRequired: u.Extras[extraVerificationReq] != "false",
-		PreferredOTPDelivery: strOrNil(u.Extras[extraPreferredOTP]),
-		SecurityID:           strOrNil(u.Extras[extraSecurityID]),
+		PreferredOTPDelivery: httpapi.NullIfEmpty(u.Extras[extraPreferredOTP]),
+		SecurityID:           httpapi.NullIfEmpty(u.Extras[extraSecurityID]),
 
 		AlternateEmails:             []struct{}{},
 		LockedAuthenticatorTypes:    []struct{}{},

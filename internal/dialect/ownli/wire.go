@@ -256,22 +256,22 @@ type wireAddress struct {
 func toWire(u *directory.User) wireUser {
 	w := wireUser{
 		ID:             u.ID,
-		FirstName:      str(u.FirstName),
-		LastName:       str(u.LastName),
-		Email:          str(u.Email),
-		Phone:          str(u.Phone),
+		FirstName:      httpapi.NullIfEmpty(u.FirstName),
+		LastName:       httpapi.NullIfEmpty(u.LastName),
+		Email:          httpapi.NullIfEmpty(u.Email),
+		Phone:          httpapi.NullIfEmpty(u.Phone),
 		TosAnswer:      tosNone,
-		PartnerCode:    str(u.PartnerCode),
+		PartnerCode:    httpapi.NullIfEmpty(u.PartnerCode),
 		DateRegistered: formatTime(u.CreatedAt),
 		Updated:        formatTime(u.UpdatedAt),
 		EmailVerified:  u.EmailVerified,
 		PhoneVerified:  u.PhoneVerified,
-		CustomField1:   str(u.Extras[customFields[0]]),
-		CustomField2:   str(u.Extras[customFields[1]]),
-		CustomField3:   str(u.Extras[customFields[2]]),
-		CustomField4:   str(u.Extras[customFields[3]]),
-		CustomField5:   str(u.Extras[customFields[4]]),
-		AdminNote:      str(u.Extras[extraAdminNote]),
+		CustomField1:   httpapi.NullIfEmpty(u.Extras[customFields[0]]),
+		CustomField2:   httpapi.NullIfEmpty(u.Extras[customFields[1]]),
+		CustomField3:   httpapi.NullIfEmpty(u.Extras[customFields[2]]),
+		CustomField4:   httpapi.NullIfEmpty(u.Extras[customFields[3]]),
+		CustomField5:   httpapi.NullIfEmpty(u.Extras[customFields[4]]),
+		AdminNote:      httpapi.NullIfEmpty(u.Extras[extraAdminNote]),
 		Fraud:          u.Extras[extraFraud] == "true",
 	}
 	if v := u.Extras[extraTosAnswer]; v != "" {
@@ -279,18 +279,11 @@ func toWire(u *directory.User) wireUser {
 	}
 	if a := u.Address; !a.IsZero() {
 		w.Address = &wireAddress{
-			AddressLine1: str(a.Line1), AddressLine2: str(a.Line2), City: str(a.City),
-			State: str(a.State), Country: str(a.Country), Zip: str(a.Zip),
+			AddressLine1: httpapi.NullIfEmpty(a.Line1), AddressLine2: httpapi.NullIfEmpty(a.Line2), City: httpapi.NullIfEmpty(a.City),
+			State: httpapi.NullIfEmpty(a.State), Country: httpapi.NullIfEmpty(a.Country), Zip: httpapi.NullIfEmpty(a.Zip),
 		}
 	}
 	return w
-}
-
-func str(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }

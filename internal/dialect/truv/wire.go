@@ -60,22 +60,15 @@ type userJSON struct {
 func toWire(u *directory.User) userJSON {
 	return userJSON{
 		ID:             directory.HexID(u.ID),
-		ExternalUserID: nullable(u.ExternalID),
+		ExternalUserID: httpapi.NullIfEmpty(u.ExternalID),
 		CreatedAt:      formatTime(u.CreatedAt),
 		UpdatedAt:      formatTime(u.UpdatedAt),
 		FirstName:      u.FirstName,
 		LastName:       u.LastName,
-		Email:          nullable(u.Email),
-		Phone:          nullable(u.Phone),
-		SSN:            nullable(u.SSN.Reveal()),
+		Email:          httpapi.NullIfEmpty(u.Email),
+		Phone:          httpapi.NullIfEmpty(u.Phone),
+		SSN:            httpapi.NullIfEmpty(u.SSN.Reveal()),
 	}
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
