@@ -1,0 +1,201 @@
+package scim
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/httpapi"
+)
+
+// basePath is where the SCIM service lives.
+const basePath = "/scim/v2"
+
+// Limits advertised in /ServiceProviderConfig and enforced.
+const (
+	// MaxResults is the largest page a list or search returns (the
+	// filter.maxResults of the ServiceProviderConfig); a larger count is
+	// reduced to it, as RFC 7644 §3.4.2.4 allows.
+	MaxResults = directory.MaxPageSize
+	// MaxBulkOperations and MaxBulkPayload bound one /Bulk request; beyond
+	// them the answer is 413 (RFC 7644 §3.7.4).
+	MaxBulkOperations = 1000
+	MaxBulkPayload    = httpapi.DefaultMaxBody // the server-wide body limit: 1 MiB
+)
+
+// maxBody bounds single-resource request bodies.
+const maxBody = 256 << 10
+
+var decodeOpts = httpapi.DecodeOptions{MaxBytes: maxBody, RequireJSONType: true}
+
+// Options configure the SCIM dialect. The zero value is usable.
+type Options struct {
+	// BaseURL is the public origin used in meta.location and Location
+	// headers, e.g. "https://roster.example.com". Empty: the request's
+	// scheme and Host.
+	BaseURL string
+}
+
+// Handler serves SCIM 2.0 (RFC 7643, RFC 7644) under /scim/v2.
+type Handler struct {
+	svc  *directory.Service
+	opts Options
+}
+
+// New returns the SCIM dialect over svc.
+func New(svc *directory.Service, o Options) *Handler {
+	return &Handler{svc: svc, opts: o}
+}
+
+// Register mounts the routes on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	handle := func(pattern string, fn httpapi.HandlerFunc) {
+		mux.Handle(pattern, httpapi.Tag("scim", httpapi.Adapt(fn, render)))
+	}
+	authed := func(pattern string, fn httpapi.HandlerFunc) { handle(pattern, h.auth(fn)) }
+	notAllowed := func(allow string) httpapi.HandlerFunc {
+		return func(http.ResponseWriter, *http.Request) error { return methodNotAllowed(allow) }
+	}
+
+	// Discovery needs no credential (RFC 7644 §4: "SHOULD NOT require
+	// authentication"); it describes the server, not any tenant's data.
+	handle("GET "+basePath+"/ServiceProviderConfig", h.serviceProviderConfig)
+	handle("GET "+basePath+"/ResourceTypes", h.resourceTypes)
+	handle("GET "+basePath+"/ResourceTypes/{id}", h.resourceType)
+	handle("GET "+basePath+"/Schemas", h.schemas)
+	handle("GET "+basePath+"/Schemas/{id}", h.schema)
+	for _, p := range []string{"/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/{id}", "/Schemas", "/Schemas/{id}"} {
+		handle(basePath+p, notAllowed("GET"))
+	}
+
+	authed("GET "+basePath+"/Users", h.listUsers)
+	authed("POST "+basePath+"/Users", h.createUser)
+	handle(basePath+"/Users", notAllowed("GET, POST"))
+	authed("POST "+basePath+"/Users/.search", h.searchUsers)
+	authed("GET "+basePath+"/Users/{id}", h.getUser)
+	authed("PUT "+basePath+"/Users/{id}", h.replaceUser)
+	authed("PATCH "+basePath+"/Users/{id}", h.patchUser)
+	authed("DELETE "+basePath+"/Users/{id}", h.deleteUser)
+	handle(basePath+"/Users/{id}", notAllowed("GET, PUT, PATCH, DELETE"))
+
+	authed("GET "+basePath+"/Groups", h.listGroups)
+	authed("POST "+basePath+"/Groups", h.createGroup)
+	handle(basePath+"/Groups", notAllowed("GET, POST"))
+	authed("POST "+basePath+"/Groups/.search", h.searchGroups)
+	authed("GET "+basePath+"/Groups/{id}", h.getGroup)
+	authed("PUT "+basePath+"/Groups/{id}", h.replaceGroup)
+	authed("PATCH "+basePath+"/Groups/{id}", h.patchGroup)
+	authed("DELETE "+basePath+"/Groups/{id}", h.deleteGroup)
+	handle(basePath+"/Groups/{id}", notAllowed("GET, PUT, PATCH, DELETE"))
+	// A method other than POST on .search: the {id} routes would read it as
+	// an id; answer 405 instead.
+	for _, m := range []string{"GET", "PUT", "PATCH", "DELETE"} {
+		handle(m+" "+basePath+"/Users/.search", notAllowed("POST"))
+		handle(m+" "+basePath+"/Groups/.search", notAllowed("POST"))
+	}
+
+	authed("POST "+basePath+"/Bulk", h.bulk)
+	handle(basePath+"/Bulk", notAllowed("POST"))
+
+	// RFC 7644 §3.11: a server without /Me answers 501.
+	handle(basePath+"/Me", func(http.ResponseWriter, *http.Request) error {
+		return &Error{Status: http.StatusNotImplemented, Detail: "/Me is not supported: credentials are not users."}
+	})
+	handle(basePath+"/", func(w http.ResponseWriter, r *http.Request) error {
+		return &Error{Status: http.StatusNotFound, Detail: "No SCIM endpoint at " + clip(r.URL.Path) + "."}
+	})
+}
+
+// writeResource writes one resource with its weak ETag.
+func writeResource(w http.ResponseWriter, status int, res map[string]any, version int64, location string) error {
+	w.Header().Set("ETag", etag(version))
+	if location != "" {
+		w.Header().Set("Location", location)
+	}
+	return writeSCIM(w, status, res)
+}
+
+// parseETags parses an If-Match or If-None-Match value: "*" or a list of
+// entity tags, weak (W/"3") or strong ("3"). any is true for "*". A tag
+// that is not one of Roster's versions is returned as -1, which matches
+// nothing.
+func parseETags(v string) (versions []int64, any bool) {
+	for _, part := range strings.Split(v, ",") {
+		t := strings.TrimSpace(part)
+		if t == "" {
+			continue
+		}
+		if t == "*" {
+			return nil, true
+		}
+		t = strings.TrimPrefix(strings.TrimPrefix(t, "W/"), "w/")
+		t = strings.Trim(t, `"`)
+		n, err := strconv.ParseInt(t, 10, 64)
+		if err != nil || n <= 0 {
+			n = -1
+		}
+		versions = append(versions, n)
+	}
+	return versions, false
+}
+
+// ifMatch returns the version to pass to the core's ifVersion for a
+// request's If-Match header: 0 when absent or "*"; with several tags,
+// current (a function reading the stored version) picks the one that
+// matches, or fails with ErrPrecondition.
+func ifMatch(header string, current func() (int64, error)) (int64, error) {
+	if strings.TrimSpace(header) == "" {
+		return 0, nil
+	}
+	vs, any := parseETags(header)
+	if any {
+		return 0, nil
+	}
+	switch len(vs) {
+	case 0:
+		return -1, nil
+	case 1:
+		return vs[0], nil
+	}
+	cur, err := current()
+	if err != nil {
+		return 0, err
+	}
+	for _, v := range vs {
+		if v == cur {
+			return cur, nil
+		}
+	}
+	return 0, directory.ErrPrecondition
+}
+
+// notModified reports whether If-None-Match matches version.
+func notModified(r *http.Request, version int64) bool {
+	h := r.Header.Get("If-None-Match")
+	if h == "" {
+		return false
+	}
+	vs, any := parseETags(h)
+	if any {
+		return true
+	}
+	for _, v := range vs {
+		if v == version {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeObject reads a JSON object body.
+func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
+	var m map[string]any
+	if err := httpapi.DecodeJSON(w, r, &m, decodeOpts); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, badRequest(typeInvalidSyntax, "the request body must be a JSON object")
+	}
+	return m, nil
+}
