@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/roster-dev/roster/internal/config"
+	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/store"
+)
+
+// loadConfig reads the environment and lets --db (and --listen, when the
+// command has it) override it.
+func loadConfig(fs *flag.FlagSet, withListen bool) (*config.Config, func() error) {
+	c, envErr := config.FromEnv(env)
+	fs.StringVar(&c.DB, "db", c.DB, "database: sqlite:PATH or postgres:// URL (env ROSTER_DB)")
+	if withListen {
+		fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP listen address (env ROSTER_LISTEN)")
+	}
+	return &c, func() error {
+		if envErr != nil {
+			return envErr
+		}
+		return c.Validate()
+	}
+}
+
+// setup is what every database command does first: parse its flags, check
+// its positional arguments and the configuration, then open the database.
+type setup struct {
+	fs     *flag.FlagSet
+	cfg    *config.Config
+	check  func() error
+	tenant *string // set by withTenant
+}
+
+func newSetup(name string) *setup {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c, check := loadConfig(fs, false)
+	return &setup{fs: fs, cfg: c, check: check}
+}
+
+// withTenant adds the required --tenant flag.
+func (s *setup) withTenant() *setup {
+	s.tenant = s.fs.String("tenant", "", "tenant NAME (required)")
+	return s
+}
+
+// open parses args, requires exactly nPos positional arguments (described
+// by what), runs validate on them (flag values, files; may be nil) and opens
+// the database.
+// Everything is checked before the database is touched, so a usage error
+// never creates a database file.
+func (s *setup) open(ctx context.Context, args []string, nPos int, what string, validate func(pos []string) error, stderr io.Writer) ([]string, *opened, error) {
+	pos, err := parse(s.fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := exactly(pos, nPos, what); err != nil {
+		return nil, nil, err
+	}
+	if s.tenant != nil && *s.tenant == "" {
+		return nil, nil, fmt.Errorf("%w: --tenant is required", errUsage)
+	}
+	if validate != nil {
+		if err := validate(pos); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := s.check(); err != nil {
+		return nil, nil, err
+	}
+	o, err := open(ctx, s.cfg, stderr)
+	return pos, o, err
+}
+
+// opened is a migrated store and the service over it.
+type opened struct {
+	store *store.Store
+	svc   *directory.Service
+}
+
+// open opens the database, applies pending migrations and refuses a schema
+// newer than this binary. keyNote receives a line when a key file is
+// created.
+func open(ctx context.Context, c *config.Config, keyNote io.Writer) (*opened, error) {
+	kr, keyFile, created, err := c.Keyring()
+	if err != nil {
+		return nil, err
+	}
+	if created && keyNote != nil {
+		fmt.Fprintf(keyNote, "Created SSN encryption key file %s (mode 0600). Back it up: without it, stored SSNs cannot be read.\n", keyFile)
+	}
+	st, err := store.Open(ctx, c.DB, store.Options{Keyring: kr})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := st.CheckSchema(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &opened{store: st, svc: directory.NewService(st, directory.Options{RateLimit: c.RateLimit})}, nil
+}
+
+func (o *opened) Close() error { return o.store.Close() }
+
+func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	c, check := loadConfig(fs, false)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := exactly(pos, 0, "no arguments"); err != nil {
+		return err
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	kr, _, _, err := c.Keyring()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, c.DB, store.Options{Keyring: kr})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "applied %d migration(s); schema is up to date\n", n)
+	return nil
+}
