@@ -43,9 +43,7 @@ func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return groupErr(err, id)
 	}
-	if notModified(r, g.Version) {
-		w.Header().Set("ETag", etag(g.Version))
-		w.WriteHeader(http.StatusNotModified)
+	if notModified(w, r, g.Version) {
 		return nil
 	}
 	lp, err := parseListQuery(r.URL.Query())

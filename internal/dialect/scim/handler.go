@@ -170,8 +170,19 @@ func ifMatch(header string, current func() (int64, error)) (int64, error) {
 	return 0, directory.ErrPrecondition
 }
 
-// notModified reports whether If-None-Match matches version.
-func notModified(r *http.Request, version int64) bool {
+// notModified answers 304 with the ETag, and reports true, when the
+// request's If-None-Match matches version.
+func notModified(w http.ResponseWriter, r *http.Request, version int64) bool {
+	if !noneMatch(r, version) {
+		return false
+	}
+	w.Header().Set("ETag", etag(version))
+	w.WriteHeader(http.StatusNotModified)
+	return true
+}
+
+// noneMatch reports whether If-None-Match matches version.
+func noneMatch(r *http.Request, version int64) bool {
 	h := r.Header.Get("If-None-Match")
 	if h == "" {
 		return false

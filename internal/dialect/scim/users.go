@@ -51,9 +51,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return userErr(err, id)
 	}
-	if notModified(r, u.Version) {
-		w.Header().Set("ETag", etag(u.Version))
-		w.WriteHeader(http.StatusNotModified)
+	if notModified(w, r, u.Version) {
 		return nil
 	}
 	lp, err := parseListQuery(r.URL.Query())
