@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,6 +39,10 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// LogLevel is debug, info, warn or error (ROSTER_LOG_LEVEL).
 	LogLevel string
+	// PublicURL is the origin clients reach Roster at, for absolute links
+	// in bodies (Truv next/previous, SCIM meta.location) behind a proxy
+	// (ROSTER_PUBLIC_URL); empty: taken from each request.
+	PublicURL string
 	// RateLimit is the requests a minute one credential may make on one
 	// instance, with a burst of ten seconds' worth; 0 disables it
 	// (ROSTER_RATE_LIMIT).
@@ -72,6 +77,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("ROSTER_ENCRYPTION_KEY", &c.EncryptionKey)
 	str("ROSTER_KEY_FILE", &c.KeyFile)
 	str("ROSTER_LOG_LEVEL", &c.LogLevel)
+	str("ROSTER_PUBLIC_URL", &c.PublicURL)
 	var errs []error
 	if v := getenv("ROSTER_MAX_BODY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -118,6 +124,12 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("shutdown grace %v: must not be negative", c.ShutdownGrace))
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("public url %q: want an absolute http(s) URL such as https://roster.example.com", c.PublicURL))
+		}
 	}
 	if c.RateLimit < 0 {
 		errs = append(errs, fmt.Errorf("rate limit %d: must not be negative (0 disables it)", c.RateLimit))
@@ -183,8 +195,8 @@ func (c Config) String() string {
 	if c.EncryptionKey != "" {
 		key = "<redacted>"
 	}
-	return fmt.Sprintf("db=%s listen=%s encryption_key=%s key_file=%q max_body=%d entrust_token_ttl=%v shutdown_grace=%v log_level=%s rate_limit=%d",
-		redactURL(c.DB), c.Listen, key, c.KeyFile, c.MaxBody, c.EntrustTokenTTL, c.ShutdownGrace, c.LogLevel, c.RateLimit)
+	return fmt.Sprintf("db=%s listen=%s encryption_key=%s key_file=%q max_body=%d entrust_token_ttl=%v shutdown_grace=%v log_level=%s rate_limit=%d public_url=%q",
+		redactURL(c.DB), c.Listen, key, c.KeyFile, c.MaxBody, c.EntrustTokenTTL, c.ShutdownGrace, c.LogLevel, c.RateLimit, c.PublicURL)
 }
 
 // redactURL hides a password in a database URL.

@@ -46,6 +46,9 @@ func TestValidate(t *testing.T) {
 		{"bad level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
 		{"short ttl", func(c *Config) { c.EntrustTokenTTL = time.Second }, "entrust token ttl"},
 		{"negative rate limit", func(c *Config) { c.RateLimit = -1 }, "rate limit"},
+		{"public url ok", func(c *Config) { c.PublicURL = "https://roster.example.com/dir" }, ""},
+		{"public url relative", func(c *Config) { c.PublicURL = "roster.example.com" }, "public url"},
+		{"public url with query", func(c *Config) { c.PublicURL = "https://x.example.com/?a=1" }, "public url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 )
 
 // WriteJSON writes v as JSON with the given status and content type
@@ -37,4 +38,21 @@ func NullIfEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// Origin is the scheme and host (and any path prefix) clients reach the
+// service at, for absolute URLs in bodies (Truv's next/previous, SCIM's
+// meta.location): the configured public URL when set, else taken from the
+// request, https when it came over TLS or through a proxy that says so in
+// X-Forwarded-Proto. Trusting that header is harmless here: it only shapes
+// links in the response to the very client that sent it.
+func Origin(r *http.Request, public string) string {
+	if public != "" {
+		return strings.TrimRight(public, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }

@@ -25,16 +25,17 @@ type Options struct {
 	EntrustTokenTTL time.Duration                   // 0: the dialect's default (15 minutes)
 	Ready           func(ctx context.Context) error // database reachable; nil: always ready
 	Metrics         *httpapi.Metrics                // nil: a fresh registry
+	PublicURL       string                          // origin for absolute links; "": from each request
 }
 
 // Mount registers every dialect on mux. Tests that want all dialects on
 // one server (cross-dialect visibility) use it with apitest.
 func Mount(mux *http.ServeMux, svc *directory.Service, o Options) {
-	truv.New(svc, truv.Options{}).Register(mux)
+	truv.New(svc, truv.Options{PublicURL: o.PublicURL}).Register(mux)
 	entrust.New(svc, entrust.Options{TokenTTL: o.EntrustTokenTTL}).Register(mux)
 	cl2c.New(svc, cl2c.Options{}).Register(mux)
 	ownli.New(svc, ownli.Options{}).Register(mux)
-	scim.New(svc, scim.Options{}).Register(mux)
+	scim.New(svc, scim.Options{BaseURL: o.PublicURL}).Register(mux)
 }
 
 // New returns the complete handler, middleware included.

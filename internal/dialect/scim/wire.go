@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"github.com/roster-dev/roster/internal/httpapi"
 	"net/http"
 	"sort"
 	"strconv"
@@ -58,14 +59,7 @@ func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) 
 
 // baseURL returns the absolute URL of the SCIM root for r.
 func (h *Handler) baseURL(r *http.Request) string {
-	if h.opts.BaseURL != "" {
-		return strings.TrimRight(h.opts.BaseURL, "/") + basePath
-	}
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + basePath
+	return httpapi.Origin(r, h.opts.BaseURL) + basePath
 }
 
 func meta(resourceType, location string, created, modified time.Time, version int64) map[string]any {

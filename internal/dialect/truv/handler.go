@@ -12,16 +12,22 @@ const dialect = "truv"
 
 // Options configure the Truv dialect. The zero value is the default; there
 // is nothing to configure yet.
-type Options struct{}
+type Options struct {
+	// PublicURL is the origin clients reach Roster at (e.g.
+	// https://roster.example.com), for the absolute next/previous links;
+	// empty: taken from each request.
+	PublicURL string
+}
 
 // Handler serves Truv's users API over a directory.Service.
 type Handler struct {
-	svc *directory.Service
+	svc  *directory.Service
+	opts Options
 }
 
 // New returns the Truv dialect over svc.
 func New(svc *directory.Service, o Options) *Handler {
-	return &Handler{svc: svc}
+	return &Handler{svc: svc, opts: o}
 }
 
 // authedFunc is a handler that runs after authentication.
@@ -131,10 +137,10 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p directory.
 		out.Results = append(out.Results, toWire(u))
 	}
 	if offset+len(page.Users) < page.Total {
-		out.Next = pageURL(r, lq.page+1)
+		out.Next = pageURL(r, httpapi.Origin(r, h.opts.PublicURL), lq.page+1)
 	}
 	if lq.page > 1 {
-		out.Previous = pageURL(r, lq.page-1)
+		out.Previous = pageURL(r, httpapi.Origin(r, h.opts.PublicURL), lq.page-1)
 	}
 	return httpapi.WriteJSON(w, http.StatusOK, out)
 }

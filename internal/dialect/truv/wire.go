@@ -389,21 +389,17 @@ func plainText(s string) bool {
 }
 
 // pageURL is the absolute URL of another page of the same listing, as DRF
-// builds next and previous: the request's URL with page replaced, and
-// removed for page 1; other parameters are kept. The scheme is https when
-// the request came over TLS.
-func pageURL(r *http.Request, page int) *string {
+// builds next and previous: origin (see httpapi.Origin) plus the request's
+// path and query with page replaced, and removed for page 1; other
+// parameters are kept.
+func pageURL(r *http.Request, origin string, page int) *string {
 	q := r.URL.Query()
 	if page <= 1 {
 		q.Del(paramPage)
 	} else {
 		q.Set(paramPage, strconv.Itoa(page))
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: q.Encode()}
-	s := u.String()
+	u := url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: q.Encode()}
+	s := origin + u.String()
 	return &s
 }

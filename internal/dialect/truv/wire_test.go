@@ -164,15 +164,25 @@ func TestErrorResponse(t *testing.T) {
 }
 
 func TestPageURL(t *testing.T) {
-	r := httptest.NewRequest("GET", "http://api.example.com/v1/users/?page=2&b=1&a=x%20y", nil)
-	if got, want := *pageURL(r, 3), "http://api.example.com/v1/users/?a=x+y&b=1&page=3"; got != want {
-		t.Errorf("next: got %s, want %s", got, want)
+	tests := []struct {
+		name, url, public string
+		header            map[string]string
+		page              int
+		want              string
+	}{
+		{"next", "http://api.example.com/v1/users/?page=2&b=1&a=x%20y", "", nil, 3, "http://api.example.com/v1/users/?a=x+y&b=1&page=3"},
+		{"previous drops page 1", "http://api.example.com/v1/users/?page=2&b=1&a=x%20y", "", nil, 1, "http://api.example.com/v1/users/?a=x+y&b=1"},
+		{"tls", "https://api.example.com/v1/users?page=2", "", nil, 1, "https://api.example.com/v1/users"},
+		{"proxy says https", "http://api.example.com/v1/users?page=2", "", map[string]string{"X-Forwarded-Proto": "https"}, 3, "https://api.example.com/v1/users?page=3"},
+		{"public url wins", "http://10.0.0.5:8080/v1/users/?page=2", "https://roster.example.com/", nil, 3, "https://roster.example.com/v1/users/?page=3"},
 	}
-	if got, want := *pageURL(r, 1), "http://api.example.com/v1/users/?a=x+y&b=1"; got != want {
-		t.Errorf("previous: got %s, want %s", got, want)
-	}
-	r = httptest.NewRequest("GET", "https://api.example.com/v1/users?page=2", nil)
-	if got, want := *pageURL(r, 1), "https://api.example.com/v1/users"; got != want {
-		t.Errorf("tls: got %s, want %s", got, want)
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", tt.url, nil)
+		for k, v := range tt.header {
+			r.Header.Set(k, v)
+		}
+		if got := *pageURL(r, httpapi.Origin(r, tt.public), tt.page); got != tt.want {
+			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
+		}
 	}
 }
