@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -23,4 +24,23 @@ func PragmaForTest(ctx context.Context, s *Store, name string, readPool bool) (s
 		return "", fmt.Errorf("pragma %s: %w", name, err)
 	}
 	return v, nil
+}
+
+// WriteTxForTest runs fn through the store's writeTx.
+func WriteTxForTest(ctx context.Context, s *Store, fn func(context.Context, *sql.Tx) error) error {
+	return s.writeTx(ctx, fn)
+}
+
+// GroupCommitStatsForTest returns the SQLite group committer's successful
+// COMMITs and the writes they contained.
+func GroupCommitStatsForTest(s *Store) (commits, writes int64) {
+	return s.gc.commits.Load(), s.gc.committed.Load()
+}
+
+// QueuedWritesForTest returns how many writes wait for the SQLite group
+// committer.
+func QueuedWritesForTest(s *Store) int {
+	s.gc.mu.Lock()
+	defer s.gc.mu.Unlock()
+	return len(s.gc.queue)
 }

@@ -14,7 +14,7 @@ import (
 // is not a user of g's tenant fails the composite foreign key:
 // ErrInvalidReference.
 func (s *Store) CreateGroup(ctx context.Context, g *directory.Group) error {
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
+	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO groups (tenant_id, id, display_name, display_name_norm, external_id, version, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -46,7 +46,7 @@ func insertMembers(ctx context.Context, tx *sql.Tx, g *directory.Group) error {
 // version equals expectVersion. ErrNotFound, ErrPrecondition or
 // ErrInvalidReference otherwise.
 func (s *Store) UpdateGroup(ctx context.Context, g *directory.Group, expectVersion int64) error {
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
+	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE groups SET display_name = $3, display_name_norm = $4, external_id = $5, version = $6, updated_at = $7
 			WHERE tenant_id = $1 AND id = $2 AND version = $8`,

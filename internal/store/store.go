@@ -32,6 +32,9 @@ type Store struct {
 	// PostgreSQL it is the same pool as w.
 	r  *sql.DB
 	kr *secret.Keyring
+	// gc runs writeTx on SQLite (group commit); nil on PostgreSQL, which
+	// merges concurrent commits into one WAL flush by itself.
+	gc *groupCommitter
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -119,7 +122,7 @@ func openSQLite(path string) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{d: sqlite, w: w, r: r}, nil
+	return &Store{d: sqlite, w: w, r: r, gc: newGroupCommitter(w)}, nil
 }
 
 // sqliteDSN builds the modernc DSN for path. Pragmas run on every new
@@ -172,8 +175,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database handles.
+// Close waits for the writes already queued, then closes the database
+// handles. Writes through writeTx after Close return ErrClosed.
 func (s *Store) Close() error {
+	if s.gc != nil {
+		s.gc.close() // before the writer it uses is closed
+	}
 	var err error
 	if s.r != s.w {
 		err = s.r.Close()
@@ -191,13 +198,23 @@ func (s *Store) readTx(ctx context.Context) (*sql.Tx, error) {
 	return tx, nil
 }
 
-// writeTx runs fn in a write transaction and commits it when fn returns
-// nil. fn must depend only on its inputs: when PostgreSQL aborts the
-// transaction as a deadlock victim or a serialization failure, writeTx
-// runs it again. (UpdateUser releases claims before taking new ones, so
-// two writers swapping identifiers can deadlock; one of them then retries
-// and sees the other's committed claims.)
-func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// writeTx runs fn in a write transaction and returns once that
+// transaction has committed (Invariant 1), or fn's error, in which case
+// nothing of fn is written. fn must use the ctx it is given, not its
+// caller's, for its statements, must return every error it gets from tx,
+// and must depend only on its inputs: on PostgreSQL, when the transaction
+// is aborted as a deadlock victim or a serialization failure, writeTx runs
+// it again. (UpdateUser releases claims before taking new ones, so two
+// writers swapping identifiers can deadlock; one of them then retries and
+// sees the other's committed claims.)
+//
+// On SQLite, fn shares its transaction with other concurrent writes (see
+// groupCommitter): its ctx is then not cancellable, and a cancellation of
+// the caller's ctx is checked before and after fn instead.
+func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if s.gc != nil {
+		return s.gc.do(ctx, fn)
+	}
 	const attempts = 3
 	for i := 1; ; i++ {
 		err := s.writeTxOnce(ctx, fn)
@@ -207,12 +224,12 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 }
 
-func (s *Store) writeTxOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) writeTxOnce(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", s.d.classify(err))
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		_ = tx.Rollback() // the error that matters is fn's
 		return err
 	}

@@ -143,7 +143,7 @@ func (s *Store) ListCredentials(ctx context.Context, tenantID string) ([]*direct
 // RevokeCredential sets RevokedAt unless it is set already, and deletes
 // the credential's tokens, in one transaction. ErrNotFound if unknown.
 func (s *Store) RevokeCredential(ctx context.Context, clientID string, at time.Time) error {
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
+	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE credentials SET revoked_at = COALESCE(revoked_at, $2) WHERE client_id = $1`,
 			clientID, micros(at))

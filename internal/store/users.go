@@ -235,7 +235,7 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User, claims []dire
 	if err != nil {
 		return fmt.Errorf("insert user: %w", err)
 	}
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
+	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, insertUserSQL, args...); err != nil {
 			return fmt.Errorf("insert user: %w", s.d.classify(err))
 		}
@@ -340,7 +340,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *directory.User, claims []dire
 		return fmt.Errorf("update user: %w", err)
 	}
 	args = updateUserArgs(args, expectVersion)
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
+	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, updateUserSQL, args...)
 		if err != nil {
 			return fmt.Errorf("update user: %w", s.d.classify(err))
@@ -397,7 +397,7 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, expectVersi
 }
 
 func (s *Store) deleteVersioned(ctx context.Context, table, tenantID, id string, expectVersion int64) error {
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
+	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		query := `DELETE FROM ` + table + ` WHERE tenant_id = $1 AND id = $2`
 		args := []any{tenantID, id}
 		if expectVersion != 0 {
