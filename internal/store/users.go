@@ -254,33 +254,61 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User, claims []dire
 // someone, whom we then read in the same transaction. On PostgreSQL a
 // concurrent, uncommitted insert of the same claim makes ours wait for
 // its transaction; under READ COMMITTED the SELECT that follows sees its
-// committed row. The claims are inserted in a fixed order so two
-// transactions claiming the same pair cannot deadlock.
+// committed row. All claims go in one multi-row INSERT (one round trip,
+// not one per claim), whose rows are inserted in VALUES order; the claims
+// are sorted so two transactions claiming the same pair take them in the
+// same order and cannot deadlock.
 func (s *Store) insertClaims(ctx context.Context, tx *sql.Tx, tenantID, userID string, claims []directory.Claim) error {
 	cs := slices.Clone(claims)
 	slices.SortFunc(cs, func(a, b directory.Claim) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Value, b.Value))
 	})
 	cs = slices.Compact(cs) // one user may claim a value twice (username == alias)
+	if len(cs) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO user_claims (tenant_id, kind, value, user_id) VALUES `)
+	args := []any{tenantID, userID}
+	for i, c := range cs {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "($1, $%d, $%d, $2)", len(args)+1, len(args)+2)
+		args = append(args, string(c.Kind), c.Value)
+	}
+	q.WriteString(` ON CONFLICT DO NOTHING RETURNING kind, value`)
+	rows, err := tx.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return fmt.Errorf("insert claims: %w", s.d.classify(err))
+	}
+	inserted := make(map[directory.Claim]bool, len(cs))
+	for rows.Next() {
+		var kind, value string
+		if err := rows.Scan(&kind, &value); err != nil {
+			rows.Close()
+			return fmt.Errorf("insert claims: %w", err)
+		}
+		inserted[directory.Claim{Kind: directory.ClaimKind(kind), Value: value}] = true
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("insert claims: %w", s.d.classify(err))
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("insert claims: %w", s.d.classify(err))
+	}
 	for _, c := range cs {
-		var kind string
+		if inserted[c] {
+			continue
+		}
+		var holder string
 		err := tx.QueryRowContext(ctx,
-			`INSERT INTO user_claims (tenant_id, kind, value, user_id) VALUES ($1, $2, $3, $4)
-			ON CONFLICT DO NOTHING RETURNING kind`,
-			tenantID, string(c.Kind), c.Value, userID).Scan(&kind)
-		if errors.Is(err, sql.ErrNoRows) {
-			var holder string
-			err := tx.QueryRowContext(ctx,
-				`SELECT user_id FROM user_claims WHERE tenant_id = $1 AND kind = $2 AND value = $3`,
-				tenantID, string(c.Kind), c.Value).Scan(&holder)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) { // no rows: the holder vanished since
-				return fmt.Errorf("read claim holder: %w", err)
-			}
-			return &directory.ClaimConflict{Claim: c, ExistingID: holder}
+			`SELECT user_id FROM user_claims WHERE tenant_id = $1 AND kind = $2 AND value = $3`,
+			tenantID, string(c.Kind), c.Value).Scan(&holder)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) { // no rows: the holder vanished since
+			return fmt.Errorf("read claim holder: %w", err)
 		}
-		if err != nil {
-			return fmt.Errorf("insert claim: %w", s.d.classify(err))
-		}
+		return &directory.ClaimConflict{Claim: c, ExistingID: holder}
 	}
 	return nil
 }
