@@ -207,3 +207,31 @@ func boolString(b bool) string {
 	}
 	return "false"
 }
+
+func TestCleanPathRoutesWithoutRedirect(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/users/", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(r.URL.Path))
+	})
+	srv := httptest.NewServer(Middleware(mux, slog.New(slog.DiscardHandler), 0))
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, p := range []string{"/v1/users/", "/v1/users//", "//v1//users/", "/v1/./users/", "/v1/x/../users/"} {
+		resp, err := client.Post(srv.URL+p, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated || b.String() != "/v1/users/" {
+			t.Errorf("POST %s: got %d %q, want 201 routed to /v1/users/", p, resp.StatusCode, b.String())
+		}
+	}
+	for in, want := range map[string]string{"": "/", "/": "/", "/a//b": "/a/b", "/a/b/": "/a/b/", "/a/../../b/": "/b/", "a": "/a"} {
+		if got := cleanPath(in); got != want {
+			t.Errorf("cleanPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 )
 
@@ -86,11 +88,31 @@ func MiddlewareWith(h http.Handler, o MiddlewareOptions) http.Handler {
 				metrics.observe(info.Dialect, r.Method, status, d)
 			}
 		}()
+		if clean := cleanPath(r.URL.Path); clean != r.URL.Path && r.URL.RawPath == "" {
+			// ServeMux would answer a 301 to the clean path, and clients
+			// (Go's among them) follow a 301 on POST with a GET: a create
+			// would silently turn into a list. Route the clean path
+			// instead, as nginx's merge_slashes does.
+			r.URL.Path = clean
+		}
 		// The dialect's DecodeJSON turns an over-limit body into its own
 		// 413 body; the limit here also covers handlers that read raw.
 		r.Body = http.MaxBytesReader(rw, r.Body, maxBody)
 		h.ServeHTTP(rw, r)
 	})
+}
+
+// cleanPath is path.Clean that keeps a trailing slash (Truv routes end in
+// one) and a leading one.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	c := path.Clean("/" + p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
 }
 
 type panicError struct{ v any }
