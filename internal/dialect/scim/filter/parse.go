@@ -12,9 +12,10 @@ import (
 // operators and true/false/null are case-insensitive (ABNF literals are);
 // "not" binds tighter than "and", which binds tighter than "or", and both
 // are left-associative. Whitespace may be any run of spaces, tabs and line
-// breaks, since clients differ in how they encode SP. A value path may not
-// be followed by ".sub" (that form exists only in PATCH paths). Every
-// error is an *Error.
+// breaks, since clients differ in how they encode SP. A value path followed
+// by ".sub op value" (Entra's form, not the RFC's) is read as the value
+// path with "and sub op value" inside its brackets. Every error is an
+// *Error.
 func Parse(s string) (Expr, error) {
 	p, err := newParser(s)
 	if err != nil {
@@ -308,13 +309,43 @@ func (p *parser) attrExp() (Expr, error) {
 			return nil, err
 		}
 		if p.pos < len(p.s) && p.s[p.pos] == '.' {
-			return nil, p.errAt(p.pos, "a sub-attribute after \"]\" is allowed only in PATCH paths, not in filters")
+			return p.subAfterValuePath(ap, f)
 		}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
 		return ValuePath{Path: ap, Filter: f}, nil
 	}
+	return p.comparison(ap, name)
+}
+
+// subAfterValuePath parses the form `emails[type eq "work"].value eq "x"`,
+// with p.pos on the ".". RFC 7644's filter grammar has no such form (it
+// belongs to PATCH paths), but Microsoft Entra ID sends it when a
+// multi-valued attribute is the matching attribute, so it is read as the
+// RFC form it means: `emails[type eq "work" and value eq "x"]`.
+func (p *parser) subAfterValuePath(ap AttrPath, f Expr) (Expr, error) {
+	p.pos++ // the "."
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if p.tok.kind != tWord || !validName(p.tok.text) {
+		return nil, p.errAt(p.tok.pos, "expected a sub-attribute name after \"].\", got %s", p.tok.describe())
+	}
+	sub := p.tok.text
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	e, err := p.comparison(AttrPath{Attr: sub}, sub)
+	if err != nil {
+		return nil, err
+	}
+	return ValuePath{Path: ap, Filter: And{L: f, R: e}}, nil
+}
+
+// comparison parses "pr" or compareOp compValue, with p.tok on the
+// operator; name is the attribute as written, for messages.
+func (p *parser) comparison(ap AttrPath, name string) (Expr, error) {
 	if p.tok.kind != tWord {
 		return nil, p.errAt(p.tok.pos, "expected operator after %q, got %s", name, p.tok.describe())
 	}
