@@ -65,8 +65,6 @@ type listItemJSON struct {
 	WalletAddress  *string `json:"walletAddress"`
 }
 
-// str returns nil for "" so that unknown values are JSON null.
-
 // toUser maps a core user to the CL2C user object. Roster has no end-user
 // sessions, so authenticated is false and authValidUpto null.
 func toUser(u *directory.User) userJSON {
