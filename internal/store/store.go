@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -105,6 +106,15 @@ func openPostgres(url string) (*Store, error) {
 func openSQLite(path string) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("invalid sqlite path %q", path)
+	}
+	// The database holds names, e-mails and phone numbers: create it
+	// readable by its owner only. SQLite gives the -wal and -shm files the
+	// mode of the database file, so they follow. An existing file keeps
+	// the mode its operator chose.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("create sqlite file: %w", err)
 	}
 	w, err := sql.Open(sqlite.driver, sqliteDSN(path, false))
 	if err != nil {

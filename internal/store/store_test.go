@@ -303,3 +303,22 @@ func TestPostgresTwoInstances(t *testing.T) {
 		t.Errorf("GetUser on a after delete on b: got %v, want ErrNotFound", err)
 	}
 }
+
+// TestSQLiteFileMode: a new database file, and the WAL beside it, are
+// readable by their owner only: they hold personal data.
+func TestSQLiteFileMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	st := testdb.OpenURL(t, "sqlite:"+path, testdb.Keyring(t))
+	if err := st.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), info.Mode().Perm())
+		}
+	}
+}
