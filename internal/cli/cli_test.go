@@ -14,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/roster-dev/roster/internal/secret"
+	"github.com/roster-dev/roster/internal/testdb"
 )
 
 // withEnv points the commands at a fresh SQLite database for one test.
@@ -306,5 +309,71 @@ func TestServe(t *testing.T) {
 	<-done
 	if strings.Contains(out2.String(), "First start") || !strings.Contains(out2.String(), "listening on") {
 		t.Fatalf("second start output:\n%s", out2.String())
+	}
+}
+
+// TestPostgresCommands runs the admin commands and serve against
+// PostgreSQL, where the encryption key must be configured.
+func TestPostgresCommands(t *testing.T) {
+	url := testdb.PostgresURL(t)
+	withEnv(t, map[string]string{"ROSTER_DB": url})
+	if code, _, stderr := runCLI(t, "migrate"); code != 1 || !strings.Contains(stderr, "ROSTER_ENCRYPTION_KEY") {
+		t.Fatalf("migrate without a key: exit %d %q, want a refusal naming ROSTER_ENCRYPTION_KEY", code, stderr)
+	}
+	withEnv(t, map[string]string{"ROSTER_DB": url, "ROSTER_ENCRYPTION_KEY": "k1:" + secret.NewKeySpec()})
+	if code, out, stderr := runCLI(t, "migrate"); code != 0 || !strings.Contains(out, "applied 1 migration") {
+		t.Fatalf("migrate: %d %s %s", code, out, stderr)
+	}
+	if code, out, _ := runCLI(t, "migrate"); code != 0 || !strings.Contains(out, "applied 0 migration") {
+		t.Fatalf("second migrate: %d %s", code, out)
+	}
+	if code, _, stderr := runCLI(t, "tenant", "create", "pg-tenant", "--unique", "none"); code != 0 {
+		t.Fatalf("tenant create: %s", stderr)
+	}
+	code, out, stderr := runCLI(t, "credential", "create", "--tenant", "pg-tenant", "--json")
+	if code != 0 {
+		t.Fatalf("credential create: %s", stderr)
+	}
+	var cj map[string]string
+	if err := json.Unmarshal([]byte(out), &cj); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, "tenant", "list", "--json")
+	if code != 0 || !strings.Contains(out, `"pg-tenant"`) || !strings.Contains(out, `"unique": []`) {
+		t.Fatalf("tenant list: %s", out)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, &stdout, io.Discard) }()
+	var base string
+	for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); {
+		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil && strings.Contains(stdout.String(), "SCIM") {
+			base = m[1]
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if base == "" {
+		t.Fatalf("serve on PostgreSQL did not start: %s", stdout.String())
+	}
+	if strings.Contains(stdout.String(), "First start") {
+		t.Fatal("serve bootstrapped although a tenant exists")
+	}
+	req, _ := http.NewRequest("GET", base+"/scim/v2/Users", nil)
+	req.Header.Set("Authorization", "Bearer "+cj["secret"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("SCIM list on PostgreSQL-backed serve: %d", resp.StatusCode)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d", code)
 	}
 }
