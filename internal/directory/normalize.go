@@ -66,6 +66,18 @@ func NormalizePhone(s string) (norm string, ok bool) {
 // possible number need not be assigned: vendors' own examples use 555
 // numbers.
 func ValidE164(s string) bool {
+	if !ValidE164Format(s) {
+		return false
+	}
+	n, err := phonenumbers.Parse(s, "")
+	return err == nil && phonenumbers.IsPossibleNumber(n)
+}
+
+// ValidE164Format reports whether s is written in E.164 form ("+", a
+// non-zero digit, 8 to 15 digits in all) without asking whether the number
+// is possible: for vendors whose own examples are not (CL2C documents
+// "+1234567890").
+func ValidE164Format(s string) bool {
 	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
 		return false
 	}
@@ -74,8 +86,7 @@ func ValidE164(s string) bool {
 			return false
 		}
 	}
-	n, err := phonenumbers.Parse(s, "")
-	return err == nil && phonenumbers.IsPossibleNumber(n)
+	return true
 }
 
 // NormalizeSSN returns the nine digits of s ("123-45-6789" or "123456789")

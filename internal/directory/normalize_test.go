@@ -129,6 +129,9 @@ func TestPrepare(t *testing.T) {
 		{"bad email phone state country", User{FirstName: "a", LastName: "b", Email: "nope", Phone: "555", Address: Address{State: "ZZ", Country: "CA"}}, strict,
 			[]Field{FieldEmail, FieldPhone, FieldAddressState, FieldAddressCountry}},
 		{"lenient dialect keeps odd phone", User{Phone: "+161385699876"}, Rules{}, nil},
+		{"format check accepts an impossible number", User{Phone: "+1234567890"}, Rules{Checks: CheckPhoneFormat}, nil},
+		{"format check rejects separators", User{Phone: "+1 (555) 666-7777", Mobile: "5556667777"}, Rules{Checks: CheckPhoneFormat}, []Field{FieldPhone, FieldMobile}},
+		{"possible check rejects an impossible number", User{Phone: "+1234567890"}, Rules{Checks: CheckPhone}, []Field{FieldPhone}},
 		{"bad ssn always checked", User{SSN: secret.Value("000-12-3456")}, Rules{}, []Field{FieldSSN}},
 		{"bad state value", User{State: "ENABLED"}, Rules{}, []Field{FieldState}},
 		{"control character", User{FirstName: "a\x00b"}, Rules{}, []Field{FieldFirstName}},
@@ -244,5 +247,20 @@ func TestConflictErrorIs(t *testing.T) {
 	}
 	if !errors.Is(&ClaimConflict{}, ErrConflict) {
 		t.Fatal("ClaimConflict is not ErrConflict")
+	}
+}
+
+func TestRulesCheck(t *testing.T) {
+	r := Rules{Required: []Field{FieldFirstName}, Checks: CheckEmail | CheckPhoneFormat}
+	u := &User{Email: "nope", Phone: "555"}
+	got := r.Check(u, FieldPhone)
+	if len(got) != 1 || got[0].Field != FieldPhone {
+		t.Fatalf("Check(phone) = %v, want one phone error (not e-mail, not the required first name)", got)
+	}
+	if got := r.Check(&User{Phone: "+1234567890"}, FieldPhone); got != nil {
+		t.Fatalf("valid phone: got %v", got)
+	}
+	if u.Phone != "555" {
+		t.Fatal("Check modified its argument")
 	}
 }

@@ -1,7 +1,9 @@
 package directory
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -24,6 +26,9 @@ const (
 	// CheckUSAddress requires address.state to be a USPS code and
 	// address.country, when set, to be "US".
 	CheckUSAddress
+	// CheckPhoneFormat rejects a phone or mobile not written in E.164
+	// form, without CheckPhone's question whether the number is possible.
+	CheckPhoneFormat
 )
 
 // Rules are what one dialect's write must satisfy beyond the always-on
@@ -33,6 +38,24 @@ type Rules struct {
 	// means "some address field is set".
 	Required []Field
 	Checks   Checks
+}
+
+// Check runs r's checks (not its required fields) on the listed fields of
+// u, as a create would, and returns their errors. A dialect uses it to
+// report problems of a write in one response together with wire-level ones
+// it finds before the core sees the write (a malformed id, say).
+func (r Rules) Check(u *User, fields ...Field) []FieldError {
+	var ve *ValidationError
+	if !errors.As(prepare(u.Clone(), nil, Rules{Checks: r.Checks}), &ve) {
+		return nil
+	}
+	var out []FieldError
+	for _, fe := range ve.Errors {
+		if slices.Contains(fields, fe.Field) {
+			out = append(out, fe)
+		}
+	}
+	return out
 }
 
 // ParseID accepts a user or group id as a dashed UUID or as 32 hex
@@ -149,6 +172,14 @@ func prepare(u, old *User, r Rules) error {
 			ve.add(FieldPhone, CodeInvalid, "phone must be in E.164 format, e.g. +15556667777")
 		}
 		if u.Mobile != "" && changed(FieldMobile) && !ValidE164(u.Mobile) {
+			ve.add(FieldMobile, CodeInvalid, "mobile must be in E.164 format, e.g. +15556667777")
+		}
+	}
+	if r.Checks&CheckPhoneFormat != 0 && r.Checks&CheckPhone == 0 {
+		if u.Phone != "" && changed(FieldPhone) && !ValidE164Format(u.Phone) {
+			ve.add(FieldPhone, CodeInvalid, "phone must be in E.164 format, e.g. +15556667777")
+		}
+		if u.Mobile != "" && changed(FieldMobile) && !ValidE164Format(u.Mobile) {
 			ve.add(FieldMobile, CodeInvalid, "mobile must be in E.164 format, e.g. +15556667777")
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -548,4 +549,69 @@ func TestConcurrentCreate(t *testing.T) {
 			t.Fatalf("statuses: got %v, want one 200 and %d 409", statuses, n-1)
 		}
 	})
+}
+
+// TestCreateRules: what a create must satisfy, through the real server and
+// core, one case a row; want lists the keys of the 400's "errors" map.
+func TestCreateRules(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	full := map[string]string{"firstName": "John", "lastName": "Doe", "email": "john.doe@example.com", "userName": "johndoe", "phoneNumber": "+1234567890"}
+	tests := []struct {
+		name string
+		set  map[string]string // overrides; "" removes the key
+		want []string
+	}{
+		{"vendor example", nil, nil},
+		{"no phone", map[string]string{"phoneNumber": ""}, nil},
+		{"blank names", map[string]string{"firstName": " ", "lastName": ""}, []string{"firstName", "lastName"}},
+		{"all missing", map[string]string{"firstName": "", "lastName": "", "email": "", "userName": "", "phoneNumber": ""}, []string{"email", "firstName", "lastName", "userName"}},
+		{"bad email", map[string]string{"email": "john"}, []string{"email"}},
+		{"display-name email", map[string]string{"email": "John <john@example.com>"}, []string{"email"}},
+		{"national phone", map[string]string{"phoneNumber": "555-666-7777"}, []string{"phoneNumber"}},
+		{"short phone", map[string]string{"phoneNumber": "+1234567"}, []string{"phoneNumber"}},
+		{"long phone", map[string]string{"phoneNumber": "+1234567890123456"}, []string{"phoneNumber"}},
+		{"letters phone", map[string]string{"phoneNumber": "+1555CALLNOW"}, []string{"phoneNumber"}},
+		{"zero country", map[string]string{"phoneNumber": "+01234567890"}, []string{"phoneNumber"}},
+		{"every problem at once", map[string]string{"email": "x", "firstName": "", "phoneNumber": "123"}, []string{"email", "firstName", "phoneNumber"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := map[string]string{}
+			for k, v := range full {
+				body[k] = v
+			}
+			body["userName"] = fmt.Sprintf("user%d", i) // each successful case creates a user
+			body["email"] = fmt.Sprintf("u%d@example.com", i)
+			for k, v := range tt.set {
+				if v == "" {
+					delete(body, k)
+				} else {
+					body[k] = v
+				}
+			}
+			raw, _ := json.Marshal(body)
+			r := call(e, e.Creds, "POST", "/v1/cl2c/user", string(raw))
+			if tt.want == nil {
+				if r.Status != 200 {
+					t.Fatalf("got %d %s, want 200", r.Status, r.Body)
+				}
+				return
+			}
+			if r.Status != 400 {
+				t.Fatalf("got %d %s, want 400", r.Status, r.Body)
+			}
+			var pd struct {
+				Errors map[string][]string `json:"errors"`
+			}
+			r.JSON(t, &pd)
+			var got []string
+			for k := range pd.Errors {
+				got = append(got, k)
+			}
+			sort.Strings(got)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("error keys: got %v, want %v (%s)", got, tt.want, r.Body)
+			}
+		})
+	}
 }

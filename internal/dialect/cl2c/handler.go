@@ -74,11 +74,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p directory
 	if err := httpapi.DecodeJSON(w, r, &body, h.decode); err != nil {
 		return err
 	}
-	in, err := body.toCore()
-	if err != nil {
-		return err
-	}
-	u, err := h.svc.CreateUser(r.Context(), p, in, createRules)
+	u, err := h.svc.CreateUser(r.Context(), p, body.toCore(), createRules)
 	if err != nil {
 		return err
 	}

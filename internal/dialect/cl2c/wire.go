@@ -1,7 +1,6 @@
 package cl2c
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -95,81 +94,38 @@ func toListItem(u *directory.User) listItemJSON {
 	}
 }
 
-// createRules are what a CL2C create must satisfy in the core. The phone
-// format is checked here instead (see checkPhone).
+// createRules are what a CL2C create must satisfy. The phone is checked
+// for E.164 form only: the vendor's own create example sends "+1234567890",
+// which is not a possible number (a North American number has ten digits
+// after the +1), and a request the vendor documents as valid must succeed.
 var createRules = directory.Rules{
 	Required: []directory.Field{directory.FieldEmail, directory.FieldUsername, directory.FieldFirstName, directory.FieldLastName},
-	Checks:   directory.CheckEmail,
+	Checks:   directory.CheckEmail | directory.CheckPhoneFormat,
 }
 
-// updateRules: the names stay required when an update changes them.
+// updateRules: the names stay required when an update changes them, and a
+// changed phone is checked as on create.
 var updateRules = directory.Rules{
 	Required: []directory.Field{directory.FieldFirstName, directory.FieldLastName},
+	Checks:   directory.CheckPhoneFormat,
 }
 
-// toCore returns the core user a create body describes, or the CL2C rule
-// violations. The core repeats the required and e-mail checks (and adds
-// its always-on length and character checks); they are made here as well
-// so that one 400 lists the phone error together with the others.
-func (b *createBody) toCore() (*directory.User, error) {
-	u := &directory.User{
+// toCore returns the core user a create body describes; the core checks it
+// under createRules and reports every violation in one error.
+func (b *createBody) toCore() *directory.User {
+	return &directory.User{
 		Username:  b.UserName,
 		FirstName: b.FirstName,
 		LastName:  b.LastName,
 		Email:     b.Email,
 		Phone:     b.PhoneNumber,
 	}
-	ve := &directory.ValidationError{}
-	for _, f := range createRules.Required {
-		if strings.TrimSpace(fieldText(u, f)) == "" {
-			ve.Errors = append(ve.Errors, directory.FieldError{Field: f, Code: directory.CodeRequired})
-		}
-	}
-	if e := strings.TrimSpace(u.Email); e != "" && !directory.ValidEmail(e) {
-		ve.Errors = append(ve.Errors, directory.FieldError{Field: directory.FieldEmail, Code: directory.CodeInvalid})
-	}
-	checkPhone(ve, u.Phone)
-	if len(ve.Errors) > 0 {
-		return nil, ve
-	}
-	return u, nil
 }
 
-// fieldText returns the text of one of the fields a create sets.
-func fieldText(u *directory.User, f directory.Field) string {
-	switch f {
-	case directory.FieldEmail:
-		return u.Email
-	case directory.FieldUsername:
-		return u.Username
-	case directory.FieldFirstName:
-		return u.FirstName
-	case directory.FieldLastName:
-		return u.LastName
-	}
-	return ""
-}
-
-// e164 is the shape of an E.164 number: "+", a non-zero digit, 8 to 15
-// digits in all.
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
-
-// checkPhone adds an error when phone is set and not written in E.164.
-//
-// The core's CheckPhone also asks libphonenumber whether the number is
-// possible, and the vendor's own create example sends "+1234567890", which
-// is not (a North American number has ten digits after the +1). A request
-// the vendor documents as valid must succeed, so the dialect checks the
-// E.164 form only.
-func checkPhone(ve *directory.ValidationError, phone string) {
-	if p := strings.TrimSpace(phone); p != "" && !e164.MatchString(p) {
-		ve.Errors = append(ve.Errors, directory.FieldError{Field: directory.FieldPhone, Code: directory.CodeInvalid})
-	}
-}
-
-// check reports the CL2C rule violations of an update body: a missing or
-// malformed id, a cleared name, a phone not in E.164. It returns the
-// canonical id.
+// check reports the CL2C rule violations of an update body before the user
+// is looked up: a missing or malformed id, a cleared name, and (through
+// the core's checks) a malformed phone, all in one 400 as the vendor's
+// FluentValidation would. It returns the canonical id.
 func (b *updateBody) check() (string, error) {
 	ve := &directory.ValidationError{}
 	id, ok := "", false
@@ -187,7 +143,9 @@ func (b *updateBody) check() (string, error) {
 	if b.LastName.Set && strings.TrimSpace(b.LastName.Value) == "" {
 		ve.Errors = append(ve.Errors, directory.FieldError{Field: directory.FieldLastName, Code: directory.CodeRequired})
 	}
-	checkPhone(ve, b.PhoneNumber.Value)
+	if b.PhoneNumber.Set {
+		ve.Errors = append(ve.Errors, updateRules.Check(&directory.User{Phone: b.PhoneNumber.Value}, directory.FieldPhone)...)
+	}
 	if len(ve.Errors) > 0 {
 		return "", ve
 	}

@@ -113,49 +113,6 @@ func TestFieldMessage(t *testing.T) {
 	}
 }
 
-func TestCreateBodyRules(t *testing.T) {
-	full := createBody{FirstName: "John", LastName: "Doe", Email: "john.doe@example.com", UserName: "johndoe", PhoneNumber: "+1234567890"}
-	tests := []struct {
-		name   string
-		mutate func(*createBody)
-		want   []string // wire keys with errors, in order
-	}{
-		{"vendor example", func(*createBody) {}, nil},
-		{"no phone", func(b *createBody) { b.PhoneNumber = "" }, nil},
-		{"blank names", func(b *createBody) { b.FirstName, b.LastName = " ", "" }, []string{"firstName", "lastName"}},
-		{"all missing", func(b *createBody) { *b = createBody{} }, []string{"email", "userName", "firstName", "lastName"}},
-		{"bad email", func(b *createBody) { b.Email = "john" }, []string{"email"}},
-		{"display-name email", func(b *createBody) { b.Email = "John <john@example.com>" }, []string{"email"}},
-		{"national phone", func(b *createBody) { b.PhoneNumber = "555-666-7777" }, []string{"phoneNumber"}},
-		{"short phone", func(b *createBody) { b.PhoneNumber = "+1234567" }, []string{"phoneNumber"}},
-		{"long phone", func(b *createBody) { b.PhoneNumber = "+1234567890123456" }, []string{"phoneNumber"}},
-		{"letters phone", func(b *createBody) { b.PhoneNumber = "+1555CALLNOW" }, []string{"phoneNumber"}},
-		{"zero country", func(b *createBody) { b.PhoneNumber = "+01234567890" }, []string{"phoneNumber"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := full
-			tt.mutate(&b)
-			u, err := b.toCore()
-			var got []string
-			var ve *directory.ValidationError
-			if errors.As(err, &ve) {
-				for _, fe := range ve.Errors {
-					got = append(got, wireFieldOf(fe.Field).key)
-				}
-			} else if err != nil {
-				t.Fatalf("got error %v, want a *ValidationError", err)
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-				t.Fatalf("errors: got %v, want %v", got, tt.want)
-			}
-			if err == nil && (u.Username != b.UserName || u.Phone != b.PhoneNumber) {
-				t.Fatalf("mapped user: got %+v", u)
-			}
-		})
-	}
-}
-
 func TestUpdateBody(t *testing.T) {
 	const id = "0190c2a8-3e1b-7a3c-9b2d-123456789abc"
 	tests := []struct {
