@@ -103,6 +103,11 @@ func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVer
 		if err := prepareGroup(&g); err != nil {
 			return nil, err
 		}
+		if sameGroup(old, &g) {
+			// Nothing changed (Entra re-adds members it already added):
+			// no write, and the version, hence the ETag, stays.
+			return old, nil
+		}
 		g.Version = old.Version + 1
 		g.UpdatedAt = s.Now()
 		if !g.UpdatedAt.After(old.UpdatedAt) {
@@ -117,6 +122,24 @@ func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVer
 		}
 		return s.GetGroup(ctx, p, g.ID)
 	}
+}
+
+// sameGroup reports whether a and b have the same name, external id and
+// member set (in any order).
+func sameGroup(a, b *Group) bool {
+	if a.DisplayName != b.DisplayName || a.ExternalID != b.ExternalID || len(a.Members) != len(b.Members) {
+		return false
+	}
+	ids := make(map[string]bool, len(a.Members))
+	for _, m := range a.Members {
+		ids[m.UserID] = true
+	}
+	for _, m := range b.Members {
+		if !ids[m.UserID] {
+			return false
+		}
+	}
+	return true
 }
 
 // DeleteGroup deletes a group of p's tenant.

@@ -131,3 +131,29 @@ func TestServiceAuthentication(t *testing.T) {
 		t.Fatalf("revoked secret accepted: %v", err)
 	}
 }
+
+// TestUpdateGroupWithoutChange: re-adding an existing member writes
+// nothing and keeps the version (so a client's ETag stays valid).
+func TestUpdateGroupWithoutChange(t *testing.T) {
+	svc, p := newService(t, directory.DefaultUniquePolicy)
+	ctx := t.Context()
+	u, err := svc.CreateUser(ctx, p, &directory.User{Username: "ann"}, directory.Rules{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := svc.CreateGroup(ctx, p, &directory.Group{DisplayName: "Staff", Members: []directory.Member{{UserID: u.ID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := svc.UpdateGroup(ctx, p, g.ID, 0, func(g *directory.Group) error {
+		g.Members = append(g.Members, directory.Member{UserID: u.ID}) // already a member
+		return nil
+	})
+	if err != nil || same.Version != g.Version || !same.UpdatedAt.Equal(g.UpdatedAt) {
+		t.Fatalf("no-op update: version %d→%d, err %v; want unchanged", g.Version, same.Version, err)
+	}
+	renamed, err := svc.UpdateGroup(ctx, p, g.ID, 0, func(g *directory.Group) error { g.DisplayName = "Team"; return nil })
+	if err != nil || renamed.Version != g.Version+1 {
+		t.Fatalf("rename: version %d, err %v; want %d", renamed.Version, err, g.Version+1)
+	}
+}

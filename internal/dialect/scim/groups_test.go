@@ -46,8 +46,12 @@ func TestGroups(t *testing.T) {
 		if got := members(); got != want(a, b) {
 			t.Errorf("after add: %s", got)
 		}
-		// Adding a member twice is a no-op.
+		// Adding a member twice is a no-op: no write, the ETag stays.
+		before := e.call("GET", "/Groups/"+gid, "").Header.Get("ETag")
 		patch(ops(`[{"op":"add","path":"members","value":[{"value":"`+a+`"}]}]`), 204)
+		if after := e.call("GET", "/Groups/"+gid, "").Header.Get("ETag"); after != before || before == "" {
+			t.Errorf("no-op add changed the ETag: %q → %q", before, after)
+		}
 		// Entra: Remove with a value list.
 		patch(ops(`[{"op":"Remove","path":"members","value":[{"$ref":null,"value":"`+a+`"}]}]`), 204)
 		if got := members(); got != want(b) {
