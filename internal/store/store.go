@@ -249,6 +249,19 @@ func (s *Store) writeTxOnce(ctx context.Context, fn func(context.Context, *sql.T
 	return nil
 }
 
+// exec runs one write statement in its own transaction through writeTx,
+// so that on SQLite it joins a group commit with concurrent writes rather
+// than paying an fsync of its own.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
 // querier is what *sql.DB, *sql.Tx and *sql.Conn share.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

@@ -13,7 +13,7 @@ import (
 // CreateTenant inserts t. A taken name is a *directory.ConflictError with
 // Field FieldTenantName.
 func (s *Store) CreateTenant(ctx context.Context, t *directory.Tenant) error {
-	_, err := s.w.ExecContext(ctx,
+	_, err := s.exec(ctx,
 		`INSERT INTO tenants (id, name, unique_email, unique_phone, unique_external_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`,
 		t.ID, t.Name, b2i(t.Unique.Email), b2i(t.Unique.Phone), b2i(t.Unique.ExternalID), micros(t.CreatedAt))
@@ -74,7 +74,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]*directory.Tenant, error) {
 // CreateCredential inserts c. An unknown tenant is ErrInvalidReference, a
 // taken client id ErrConflict.
 func (s *Store) CreateCredential(ctx context.Context, c *directory.Credential) error {
-	_, err := s.w.ExecContext(ctx,
+	_, err := s.exec(ctx,
 		`INSERT INTO credentials (client_id, tenant_id, secret_hash, created_at, revoked_at, last_used_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`,
 		c.ClientID, c.TenantID, c.SecretHash, micros(c.CreatedAt), nullMicros(c.RevokedAt), nullMicros(c.LastUsedAt))
@@ -164,7 +164,7 @@ func (s *Store) RevokeCredential(ctx context.Context, clientID string, at time.T
 
 // TouchCredential records a use at time at. ErrNotFound if unknown.
 func (s *Store) TouchCredential(ctx context.Context, clientID string, at time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE credentials SET last_used_at = $2 WHERE client_id = $1`, clientID, micros(at))
+	res, err := s.exec(ctx, `UPDATE credentials SET last_used_at = $2 WHERE client_id = $1`, clientID, micros(at))
 	if err != nil {
 		return fmt.Errorf("touch credential: %w", s.d.classify(err))
 	}
@@ -179,7 +179,7 @@ func (s *Store) TouchCredential(ctx context.Context, clientID string, at time.Ti
 // CreateToken stores a session token. An unknown credential is
 // ErrInvalidReference.
 func (s *Store) CreateToken(ctx context.Context, t *directory.Token) error {
-	_, err := s.w.ExecContext(ctx,
+	_, err := s.exec(ctx,
 		`INSERT INTO tokens (hash, client_id, tenant_id, kind, scope, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		t.Hash, t.ClientID, t.TenantID, t.Kind, t.Scope, micros(t.CreatedAt), micros(t.ExpiresAt))
@@ -206,7 +206,7 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*directory.Token, er
 
 // DeleteToken removes one token; no error if it is already gone.
 func (s *Store) DeleteToken(ctx context.Context, hash []byte) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM tokens WHERE hash = $1`, hash); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM tokens WHERE hash = $1`, hash); err != nil {
 		return fmt.Errorf("delete token: %w", s.d.classify(err))
 	}
 	return nil
@@ -215,7 +215,7 @@ func (s *Store) DeleteToken(ctx context.Context, hash []byte) error {
 // DeleteExpiredTokens removes tokens that expired before t and returns how
 // many it removed.
 func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < $1`, micros(before))
+	res, err := s.exec(ctx, `DELETE FROM tokens WHERE expires_at < $1`, micros(before))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired tokens: %w", s.d.classify(err))
 	}
