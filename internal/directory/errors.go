@@ -97,8 +97,8 @@ func Invalid(f Field, code, msg string) *ValidationError {
 // matches ErrConflict under errors.Is.
 type ConflictError struct {
 	// Field is the identifier: FieldUsername, FieldAlias, FieldEmail,
-	// FieldPhone, FieldExternalID, FieldPartnerCode, or FieldDisplayName
-	// for groups, FieldTenantName for tenants.
+	// FieldPhone, FieldExternalID or FieldPartnerCode for users,
+	// FieldTenantName for tenants. (Group names are not unique.)
 	Field Field
 	// Value is the normalised value that collided.
 	Value string
