@@ -182,9 +182,16 @@ type User struct {
 	State          string // StateActive or StateInactive
 	Locked         bool
 	SSN            secret.Value // 9 digits when set; encrypted at rest by the store
-	Address        Address
-	Aliases        []Alias
-	Attributes     []Attribute
+	Address        Address      // the primary (else first) of Values[KindAddress]
+	// Values holds every value of the user's multi-valued attributes,
+	// in the order written. Email, Phone, Mobile and Address are the
+	// single-valued view of the e-mail, phone and address lists that
+	// other dialects read and write; the Service keeps both in step
+	// (see syncValues), so a list is never empty while its single field
+	// is set.
+	Values     map[ValueKind][]Value
+	Aliases    []Alias
+	Attributes []Attribute
 	// Extras holds vendor-specific values with no column of their own:
 	// Ownli tosAnswer, customField1..5, adminNote; CL2C walletAddress,
 	// pushToken, authLocation; SCIM displayName, nickName, title and the
@@ -208,6 +215,7 @@ func (u *User) Clone() *User {
 	c := *u
 	c.Aliases = append([]Alias(nil), u.Aliases...)
 	c.Attributes = append([]Attribute(nil), u.Attributes...)
+	c.Values = cloneValues(u.Values)
 	if u.Extras != nil {
 		c.Extras = make(map[string]string, len(u.Extras))
 		for k, v := range u.Extras {

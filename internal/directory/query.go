@@ -96,8 +96,9 @@ type SortKey struct {
 	Desc  bool
 }
 
-// Sortable user fields. The store always appends FieldID ascending as the
-// final tie-breaker, so every order is total and keyset paging is exact.
+// Sortable user fields, beside every ExtraField (see Field.Sortable). The
+// store always appends FieldID ascending as the final tie-breaker, so every
+// order is total and keyset paging is exact.
 var SortableUserFields = []Field{
 	FieldID, FieldUsername, FieldExternalID, FieldFirstName, FieldLastName,
 	FieldEmail, FieldState, FieldLocale, FieldCreatedAt, FieldUpdatedAt,
@@ -144,6 +145,9 @@ func CursorFor(u *User, sort []SortKey) Cursor {
 }
 
 func userSortValue(u *User, f Field) string {
+	if k, ok := f.ExtraKey(); ok {
+		return u.Extras[k]
+	}
 	switch f {
 	case FieldID:
 		return u.ID

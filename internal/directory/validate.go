@@ -143,6 +143,9 @@ func prepare(u, old *User, r Rules) error {
 		}
 	}
 
+	prepareValues(u, ve)
+	syncValues(u, old)
+
 	if u.State == "" {
 		u.State = StateActive
 	}
@@ -164,8 +167,19 @@ func prepare(u, old *User, r Rules) error {
 		}
 	}
 
-	if r.Checks&CheckEmail != 0 && u.Email != "" && changed(FieldEmail) && !ValidEmail(u.Email) {
-		ve.add(FieldEmail, CodeInvalid, "email is not a valid e-mail address")
+	if r.Checks&CheckEmail != 0 {
+		if u.Email != "" && changed(FieldEmail) && !ValidEmail(u.Email) {
+			ve.add(FieldEmail, CodeInvalid, "email is not a valid e-mail address")
+		}
+		// Every e-mail of the list, not only the one Email shows, when
+		// the list was written.
+		if old == nil || !slices.Equal(u.Values[KindEmail], old.Values[KindEmail]) {
+			for _, v := range u.Values[KindEmail] {
+				if v.Value != u.Email && !ValidEmail(v.Value) {
+					ve.add(FieldEmail, CodeInvalid, fmt.Sprintf("%q is not a valid e-mail address", v.Value))
+				}
+			}
+		}
 	}
 	if r.Checks&CheckPhone != 0 {
 		if u.Phone != "" && changed(FieldPhone) && !ValidE164(u.Phone) {
