@@ -132,7 +132,11 @@ func ValidUSState(s string) bool { return usStates[strings.ToUpper(s)] }
 
 // cleanText trims s and reports whether it is acceptable stored text: valid
 // UTF-8 without control characters (tab excepted) and at most max runes.
-func cleanText(s string, max int) (string, string) {
+func cleanText(s string, max int) (string, string) { return cleanTextLines(s, max, false) }
+
+// cleanTextLines is cleanText that, with lines, also allows line breaks
+// (multi-line values: a street address, a formatted address).
+func cleanTextLines(s string, max int, lines bool) (string, string) {
 	s = strings.TrimSpace(s)
 	if !utf8.ValidString(s) {
 		return s, "is not valid UTF-8"
@@ -141,7 +145,7 @@ func cleanText(s string, max int) (string, string) {
 		return s, "is too long"
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) && r != '\t' {
+		if unicode.IsControl(r) && r != '\t' && !(lines && (r == '\n' || r == '\r')) {
 			return s, "contains a control character"
 		}
 	}

@@ -50,7 +50,10 @@ const (
 // FieldGroupID, FieldMemberID, FieldLogin, FieldAlias), bool for
 // FieldLocked, FieldEmailVerified and FieldPhoneVerified, time.Time for
 // FieldCreatedAt and FieldUpdatedAt, int64 for FieldVersion. Value is unused
-// for OpPr.
+// for OpPr. An ExtraField is a string field (absent when the key is not
+// set). OpPr on FieldGroupID is true for a member of any group. Inside an
+// Any, Cmps name value fields: FieldValuePrimary takes a bool, the others
+// strings.
 //
 // Fold asks for a case-insensitive comparison. For FieldUsername,
 // FieldEmail, FieldLogin and FieldAlias the store compares the lower-cased

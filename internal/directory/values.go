@@ -154,10 +154,17 @@ func phoneIndex(vs []Value, mobile bool) int {
 }
 
 // AddressOf returns the single-valued address a value stands for: the
-// street's first line is Line1, the rest Line2.
+// street's first line is Line1, the rest Line2 (further lines joined with
+// ", ", as single-line fields hold no line breaks).
 func AddressOf(v Value) Address {
-	l1, l2, _ := strings.Cut(v.Street, "\n")
-	return Address{Line1: strings.TrimSpace(l1), Line2: strings.TrimSpace(l2), City: v.Locality, State: v.Region, Zip: v.PostalCode, Country: v.Country}
+	l1, rest, _ := strings.Cut(v.Street, "\n")
+	var l2 []string
+	for _, l := range strings.Split(rest, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			l2 = append(l2, l)
+		}
+	}
+	return Address{Line1: strings.TrimSpace(l1), Line2: strings.Join(l2, ", "), City: v.Locality, State: v.Region, Zip: v.PostalCode, Country: v.Country}
 }
 
 // setAddress writes a into v's parts. The formatted text is dropped when
@@ -324,13 +331,14 @@ func prepareValues(u *User, ve *ValidationError) {
 		primaries := 0
 		for _, v := range vs {
 			for _, s := range []struct {
-				p   *string
-				max int
+				p     *string
+				max   int
+				lines bool
 			}{
-				{&v.Value, maxValue}, {&v.Display, maxName}, {&v.Type, 64}, {&v.Formatted, maxExtra},
-				{&v.Street, maxName}, {&v.Locality, maxName}, {&v.Region, maxName}, {&v.PostalCode, 32}, {&v.Country, maxName},
+				{&v.Value, maxValue, false}, {&v.Display, maxName, false}, {&v.Type, 64, false}, {&v.Formatted, maxExtra, true},
+				{&v.Street, maxName, true}, {&v.Locality, maxName, false}, {&v.Region, maxName, false}, {&v.PostalCode, 32, false}, {&v.Country, maxName, false},
 			} {
-				clean, problem := cleanText(*s.p, s.max)
+				clean, problem := cleanTextLines(*s.p, s.max, s.lines)
 				*s.p = clean
 				if problem != "" {
 					ve.add(field, CodeInvalid, fmt.Sprintf("a value of %s %s", k, problem))
