@@ -155,12 +155,17 @@ func scimName(f directory.Field) string {
 	case "members":
 		return "members"
 	}
-	if strings.HasPrefix(string(f), "address.") {
+	if strings.HasPrefix(string(f), "address.") || f == directory.FieldAddress {
 		return "addresses"
 	}
-	if strings.HasPrefix(string(f), "extras.") {
-		key := strings.TrimPrefix(string(f), "extras.")
-		if sf, ok := extraAttrByKey[key]; ok {
+	if a, ok := kindAttr[directory.ValueKind(f)]; ok {
+		return a
+	}
+	if key, ok := f.ExtraKey(); ok {
+		if key == extraFormatted {
+			return "name.formatted"
+		}
+		if sf, ok := scimOwnedExtras[key]; ok {
 			return sf
 		}
 		return URNRosterUser + ":extras"

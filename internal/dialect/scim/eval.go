@@ -14,7 +14,7 @@ import (
 // case-insensitively (RFC 7643 §2.1); so do string values, except that two
 // resource ids compare by their canonical form, so a 32-hex id matches its
 // dashed twin. Listing filters never come here: they become SQL through
-// filter.UserExpr/GroupExpr.
+// userFilter/groupFilter (translate.go).
 func match(e filter.Expr, obj map[string]any) (bool, error) {
 	switch x := e.(type) {
 	case filter.And:

@@ -176,7 +176,7 @@ func (h *Handler) patchGroupOp(ctx context.Context, p directory.Principal, id st
 	return h.svc.UpdateGroup(ctx, p, id, ifv, func(g *directory.Group) error {
 		rep := groupResource(g, "", true)
 		delete(rep, "meta")
-		if _, err := applyPatch(groupType, rep, pr.Ops); err != nil {
+		if err := applyPatch(groupType, rep, pr.Ops); err != nil {
 			return err
 		}
 		return applyGroup(rep, g)

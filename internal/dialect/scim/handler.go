@@ -102,9 +102,45 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	handle(basePath+"/Me", func(http.ResponseWriter, *http.Request) error {
 		return &Error{Status: http.StatusNotImplemented, Detail: "/Me is not supported: credentials are not users."}
 	})
+	// Resource type and endpoint names are matched case-insensitively, as
+	// Microsoft's reference server does (/scim/v2/users): a path that is
+	// canonical only up to case is served as its canonical form; the
+	// answers' meta.location keep the canonical spelling.
 	handle(basePath+"/", func(w http.ResponseWriter, r *http.Request) error {
+		if canon, ok := canonicalPath(r.URL.Path); ok && canon != r.URL.Path {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path, r2.URL.RawPath = canon, ""
+			mux.ServeHTTP(w, r2)
+			return nil
+		}
 		return &Error{Status: http.StatusNotFound, Detail: "No SCIM endpoint at " + clip(r.URL.Path) + "."}
 	})
+}
+
+// endpoints are the first path segments under basePath, canonically spelt.
+var endpoints = []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig", "Bulk", "Me"}
+
+// canonicalPath returns p with its endpoint segment (and .search) spelt
+// canonically, when it names one in another case.
+func canonicalPath(p string) (string, bool) {
+	rest, ok := strings.CutPrefix(p, basePath+"/")
+	if !ok {
+		return "", false
+	}
+	seg, tail, _ := strings.Cut(rest, "/")
+	for _, e := range endpoints {
+		if strings.EqualFold(seg, e) {
+			if strings.EqualFold(tail, ".search") {
+				tail = ".search"
+			}
+			out := basePath + "/" + e
+			if tail != "" || strings.HasSuffix(rest, "/") {
+				out += "/" + tail
+			}
+			return out, true
+		}
+	}
+	return "", false
 }
 
 // writeResource writes one resource with its weak ETag.

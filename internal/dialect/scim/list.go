@@ -195,12 +195,12 @@ func (p listParams) userQuery() (directory.UserQuery, error) {
 		if err != nil {
 			return q, err
 		}
-		if q.Filter, err = filter.UserExpr(e); err != nil {
+		if q.Filter, err = userFilter(e); err != nil {
 			return q, err
 		}
 	}
 	if p.SortBy != "" {
-		f, ok := filter.UserSortField(p.SortBy)
+		f, ok := userSortField(p.SortBy)
 		if !ok {
 			return q, badRequest(typeInvalidValue, "sortBy %q is not a sortable attribute", clip(p.SortBy))
 		}
@@ -219,12 +219,12 @@ func (p listParams) groupQuery() (directory.GroupQuery, error) {
 		if err != nil {
 			return q, err
 		}
-		if q.Filter, err = filter.GroupExpr(e); err != nil {
+		if q.Filter, err = groupFilter(e); err != nil {
 			return q, err
 		}
 	}
 	if p.SortBy != "" {
-		f, ok := filter.GroupSortField(p.SortBy)
+		f, ok := groupSortField(p.SortBy)
 		if !ok {
 			return q, badRequest(typeInvalidValue, "sortBy %q is not a sortable attribute", clip(p.SortBy))
 		}

@@ -95,50 +95,64 @@ func canonicalKeys(m map[string]any) map[string]any {
 	return map[string]any{}
 }
 
-// patchState is what applying operations to a representation produced
-// beyond the representation itself.
-type patchState struct {
-	clearSSN bool
-}
-
 // applyPatch applies ops, in order, to rep (the resource's full SCIM
 // representation, modified in place). Any error aborts: the caller
-// discards rep, so a PATCH applies all operations or none.
-func applyPatch(rt *resourceType, rep map[string]any, ops []patchOp) (*patchState, error) {
-	st := &patchState{}
+// discards rep, so a PATCH applies all operations or none. A write-only
+// attribute (ssn) is absent from rep, which applyUser reads as
+// "unchanged"; removing it leaves an explicit null, which unassigns it.
+func applyPatch(rt *resourceType, rep map[string]any, ops []patchOp) error {
 	for _, op := range ops {
 		if s := rt.ext(op.Path); s != nil { // the path is a whole extension
 			if op.Op == "remove" {
-				delete(rep, s.ID)
-				if s.ID == URNRosterUser {
-					st.clearSSN = true
-				}
+				rep[s.ID] = unassignedWriteOnly(s)
 				continue
 			}
 			obj, ok := op.Value.(map[string]any)
 			if !ok {
-				return nil, badRequest(typeInvalidValue, "%s needs an object value", s.ID)
+				return badRequest(typeInvalidValue, "%s needs an object value", s.ID)
 			}
-			if err := applyObject(rt, rep, st, op.Op, s.ID, obj); err != nil {
-				return nil, err
+			if err := applyObject(rt, rep, op.Op, s.ID, obj); err != nil {
+				return err
 			}
 			continue
 		}
 		if op.Path == "" {
 			obj, ok := op.Value.(map[string]any)
 			if !ok {
-				return nil, badRequest(typeInvalidValue, "%s without a path needs an object value", op.Op)
+				return badRequest(typeInvalidValue, "%s without a path needs an object value", op.Op)
 			}
-			if err := applyObject(rt, rep, st, op.Op, "", obj); err != nil {
-				return nil, err
+			if err := applyObject(rt, rep, op.Op, "", obj); err != nil {
+				return err
 			}
 			continue
 		}
-		if err := applyPath(rt, rep, st, op.Op, op.Path, op.Value, true); err != nil {
-			return nil, err
+		if err := applyPath(rt, rep, op.Op, op.Path, op.Value, true); err != nil {
+			return err
 		}
 	}
-	return st, nil
+	return nil
+}
+
+// unassignedWriteOnly is an extension object with every write-only
+// attribute of s explicitly null: what removing the whole extension means.
+func unassignedWriteOnly(s *schema) map[string]any {
+	o := map[string]any{}
+	for _, a := range s.Attributes {
+		if a.Mutability == mutWriteOnly {
+			o[a.Name] = nil
+		}
+	}
+	return o
+}
+
+// unassign removes attribute def from c. A write-only attribute is never in
+// the representation, so its removal is written as an explicit null.
+func unassign(c map[string]any, def *attr) {
+	if def.Mutability == mutWriteOnly {
+		c[def.Name] = nil
+		return
+	}
+	delete(c, def.Name)
 }
 
 // applyObject applies a path-less add or replace: each key of obj is an
@@ -146,7 +160,7 @@ func applyPatch(rt *resourceType, rep map[string]any, ops []patchOp) (*patchStat
 // "urn:...:enterprise:2.0:User:department", or an extension URN holding an
 // object of that extension's attributes). Read-only attributes are
 // skipped: Okta sends "id" in such a value.
-func applyObject(rt *resourceType, rep map[string]any, st *patchState, op, urn string, obj map[string]any) error {
+func applyObject(rt *resourceType, rep map[string]any, op, urn string, obj map[string]any) error {
 	for k, v := range obj {
 		if strings.EqualFold(k, "schemas") {
 			continue
@@ -157,7 +171,7 @@ func applyObject(rt *resourceType, rep map[string]any, st *patchState, op, urn s
 				if !ok {
 					return badRequest(typeInvalidValue, "%s must be an object", s.ID)
 				}
-				if err := applyObject(rt, rep, st, op, s.ID, o); err != nil {
+				if err := applyObject(rt, rep, op, s.ID, o); err != nil {
 					return err
 				}
 				continue
@@ -167,7 +181,7 @@ func applyObject(rt *resourceType, rep map[string]any, st *patchState, op, urn s
 		if urn != "" {
 			path = urn + ":" + k
 		}
-		if err := applyPath(rt, rep, st, op, path, v, false); err != nil {
+		if err := applyPath(rt, rep, op, path, v, false); err != nil {
 			return err
 		}
 	}
@@ -233,8 +247,8 @@ func resolvePath(rt *resourceType, rep map[string]any, path string, create bool)
 // applyPath applies one operation at path. explicit reports whether the
 // client named the path (a read-only attribute there is an error) rather
 // than sending it as a key of a path-less value (where it is skipped).
-func applyPath(rt *resourceType, rep map[string]any, st *patchState, op, path string, value any, explicit bool) error {
-	t, err := resolvePath(rt, rep, path, op != "remove")
+func applyPath(rt *resourceType, rep map[string]any, op, path string, value any, explicit bool) error {
+	t, err := resolvePath(rt, rep, path, true)
 	if err != nil {
 		if !explicit && isInvalidPath(err) {
 			return nil // an unknown key in a path-less value: ignored, as in POST and PUT
@@ -247,9 +261,6 @@ func applyPath(rt *resourceType, rep map[string]any, st *patchState, op, path st
 			return nil
 		}
 		return badRequest(typeMutability, "%s is read-only", t.def.Name)
-	}
-	if t.def.Name == "ssn" && op == "remove" {
-		st.clearSSN = true
 	}
 	key := t.def.Name
 	c := t.container
@@ -266,7 +277,7 @@ func applyPath(rt *resourceType, rep map[string]any, st *patchState, op, path st
 			if t.def.MultiValued && value != nil {
 				return removeValues(c, key, value)
 			}
-			delete(c, key)
+			unassign(c, t.def)
 			return nil
 		}
 		for _, e := range elements(c, key, t.def) {
@@ -276,7 +287,7 @@ func applyPath(rt *resourceType, rep map[string]any, st *patchState, op, path st
 	case "add", "replace":
 		if value == nil { // a null value unassigns (RFC 7643 §2.5)
 			if t.sub == nil {
-				delete(c, key)
+				unassign(c, t.def)
 			} else {
 				for _, e := range elements(c, key, t.def) {
 					delete(e, t.sub.Name)

@@ -35,7 +35,7 @@ func (h *Handler) createUserOp(ctx context.Context, p directory.Principal, m map
 		return nil, err
 	}
 	u := &directory.User{}
-	if err := applyUser(m, u, false, false); err != nil {
+	if err := applyUser(m, u, false); err != nil {
 		return nil, err
 	}
 	return h.svc.CreateUser(ctx, p, u, rules)
@@ -161,7 +161,7 @@ func (h *Handler) replaceUserOp(ctx context.Context, p directory.Principal, id s
 		return nil, err
 	}
 	return h.svc.UpdateUser(ctx, p, id, rules, ifv, func(u *directory.User) error {
-		return applyUser(m, u, false, false)
+		return applyUser(m, u, false)
 	})
 }
 
@@ -215,13 +215,11 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) patchUserOp(ctx context.Context, p directory.Principal, id string, ifv int64, pr *patchRequest) (*directory.User, error) {
 	return h.svc.UpdateUser(ctx, p, id, rules, ifv, func(u *directory.User) error {
-		rep := userResource(u, nil, "")
-		delete(rep, "meta")
-		st, err := applyPatch(userType, rep, pr.Ops)
-		if err != nil {
+		rep := patchBase(u)
+		if err := applyPatch(userType, rep, pr.Ops); err != nil {
 			return err
 		}
-		return applyUser(rep, u, true, st.clearSSN)
+		return applyUser(rep, u, true)
 	})
 }
 

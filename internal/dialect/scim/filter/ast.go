@@ -60,7 +60,7 @@ type Path struct {
 }
 
 // Error is a filter or path the package rejects: a syntax error, a limit
-// exceeded, or (from UserExpr and GroupExpr) an attribute or value that
+// exceeded, or (from the SCIM dialect's translation) an attribute or value that
 // Roster cannot filter on. The SCIM server answers it with 400
 // invalidFilter (or invalidPath for ParsePath).
 type Error struct {

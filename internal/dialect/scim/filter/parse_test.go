@@ -342,33 +342,3 @@ func TestParsePathInvalid(t *testing.T) {
 	}
 }
 
-// TestEntraSubAfterValuePath: Entra's `attr[filter].sub op value` means the
-// RFC's `attr[filter and sub op value]`, in parse and in translation.
-func TestEntraSubAfterValuePath(t *testing.T) {
-	tests := []struct{ entra, rfc string }{
-		{`emails[type eq "work"].value eq "ann@example.com"`, `emails[type eq "work" and value eq "ann@example.com"]`},
-		{`phoneNumbers[type eq "mobile"].value co "555"`, `phoneNumbers[type eq "mobile" and value co "555"]`},
-		{`emails[type eq "work"].value pr and userName eq "a"`, `emails[type eq "work" and value pr] and userName eq "a"`},
-		{`EMAILS[TYPE EQ "work"].Value EQ "x" or active eq true`, `emails[type eq "work" and value eq "x"] or active eq true`},
-	}
-	for _, tt := range tests {
-		got, err := Parse(tt.entra)
-		if err != nil {
-			t.Errorf("Parse(%s): %v", tt.entra, err)
-			continue
-		}
-		want, err := Parse(tt.rfc)
-		if err != nil {
-			t.Fatalf("Parse(%s): %v", tt.rfc, err)
-		}
-		gotU, err1 := UserExpr(got)
-		wantU, err2 := UserExpr(want)
-		if err1 != nil || err2 != nil {
-			t.Errorf("UserExpr: %v / %v", err1, err2)
-			continue
-		}
-		if !reflect.DeepEqual(gotU, wantU) {
-			t.Errorf("%s translates to %#v, want the same as %s: %#v", tt.entra, gotU, tt.rfc, wantU)
-		}
-	}
-}
