@@ -102,6 +102,14 @@ func boolean(name, desc string) *attr {
 	return &attr{Name: name, Type: "boolean", Description: desc, Mutability: mutReadWrite, Returned: retDefault, Uniqueness: "none"}
 }
 
+// refAttr is a reference attribute (RFC 7643 §2.3.7) to resources of the
+// given types ("User", "Group", "external", "uri").
+func refAttr(name, desc string, types ...string) *attr {
+	a := str(name, desc)
+	a.Type, a.ReferenceTypes = "reference", types
+	return a
+}
+
 func complexAttr(name, desc string, multi bool, subs ...*attr) *attr {
 	return &attr{Name: name, Type: "complex", MultiValued: multi, Description: desc, Mutability: mutReadWrite,
 		Returned: retDefault, Uniqueness: "none", SubAttributes: subs}
@@ -109,33 +117,44 @@ func complexAttr(name, desc string, multi bool, subs ...*attr) *attr {
 
 func readOnly(a *attr) *attr { a.Mutability = mutReadOnly; return a }
 
+func immutableAttr(a *attr) *attr { a.Mutability = mutImmutable; return a }
+
+func requiredAttr(a *attr) *attr { a.Required = true; return a }
+
 func canonical(a *attr, values ...string) *attr { a.CanonicalValues = values; return a }
 
 func caseExact(a *attr) *attr { a.CaseExact = true; return a }
 
-// multiValueSubs are the sub-attributes of emails and phoneNumbers.
-func multiValueSubs(kind string, types ...string) []*attr {
-	return []*attr{
-		str("value", "The "+kind+"."),
-		str("display", "A human-readable name, primarily used for display purposes. Not stored: it repeats value."),
-		canonical(str("type", "A label indicating the "+kind+"'s function."), types...),
-		boolean("primary", "Whether this is the primary "+kind+"."),
-	}
+// multiAttr is a multi-valued complex attribute with the sub-attributes
+// RFC 7643 §2.4 gives every multi-valued attribute and §8.7.1 declares for
+// emails, phoneNumbers, ims, photos, entitlements, roles and
+// x509Certificates: value, display, type and primary. Roster keeps every
+// value sent with all four; at most one is primary (RFC 7643 §2.4).
+func multiAttr(name, desc string, value *attr, types ...string) *attr {
+	return complexAttr(name, desc, true,
+		value,
+		str("display", "A human-readable name, primarily used for display purposes. Stored and returned as sent."),
+		canonical(str("type", "A label indicating the value's function."), types...),
+		boolean("primary", "Whether this is the primary (preferred) value of the attribute. At most one value is primary."),
+	)
 }
 
+// userSchema follows RFC 7643 §8.7.1 attribute by attribute; the
+// differences are listed in docs/scim-rfc-differences.md and checked by
+// TestSchemasMatchRFC7643.
 var userSchema = &schema{
 	ID:          URNUser,
 	Name:        "User",
 	Description: "User Account",
 	Attributes: []*attr{
-		caseExact(str("externalId", "An identifier for the User as defined by the provisioning client.")),
+		caseExact(str("externalId", "An identifier for the User as defined by the provisioning client (RFC 7643 §3.1).")),
 		func() *attr {
-			a := str("userName", "Unique identifier for the User, used by the user to sign in. Unique in the tenant, compared case-insensitively. REQUIRED.")
-			a.Required, a.Uniqueness = true, "server"
+			a := requiredAttr(str("userName", "Unique identifier for the User, used by the user to sign in. Unique in the tenant, compared case-insensitively. REQUIRED."))
+			a.Uniqueness = "server"
 			return a
 		}(),
 		complexAttr("name", "The components of the user's real name.", false,
-			readOnly(str("formatted", "The full name: givenName, middleName and familyName joined by spaces. Derived by the server.")),
+			str("formatted", "The full name, formatted for display. Stored as sent; when a client sends none, the server derives it from givenName, middleName and familyName."),
 			str("familyName", "The family name of the User."),
 			str("givenName", "The given name of the User."),
 			str("middleName", "The middle name(s) of the User."),
@@ -144,41 +163,52 @@ var userSchema = &schema{
 		),
 		str("displayName", "The name of the User, suitable for display to end-users."),
 		str("nickName", "The casual way to address the user."),
-		func() *attr {
-			a := str("profileUrl", "A URI of the User's online profile.")
-			a.Type = "reference"
-			a.ReferenceTypes = []string{"external"}
-			return a
-		}(),
+		refAttr("profileUrl", "A URI of the User's online profile.", "external"),
 		str("title", "The user's title, such as \"Vice President\"."),
 		str("userType", "Used to identify the relationship between the organization and the user."),
 		str("preferredLanguage", "The User's preferred written or spoken language."),
 		str("locale", "The User's default location for localization, e.g. en-US."),
 		str("timezone", "The User's time zone in the Olson database format, e.g. America/Los_Angeles."),
 		boolean("active", "The User's administrative status. false deactivates the user, who stays readable."),
-		complexAttr("emails", "Email address for the User. Roster keeps one: the primary (else the first) of those sent; it is returned with type work.", true,
-			multiValueSubs("email address", "work", "home", "other")...),
-		complexAttr("phoneNumbers", "Phone numbers for the User. Roster keeps two: type mobile, and one other (returned as type work). Values are kept as sent.", true,
-			multiValueSubs("phone number", "work", "mobile", "home", "fax", "pager", "other")...),
-		complexAttr("addresses", "A physical mailing address for this User. Roster keeps one: the primary (else the first) of those sent.", true,
-			str("streetAddress", "The full street address, which may include a second line after a newline."),
+		func() *attr {
+			a := str("password", "The User's cleartext password. Accepted and discarded: Roster holds no passwords, so it is never stored or returned.")
+			a.Mutability, a.Returned = mutWriteOnly, retNever
+			return a
+		}(),
+		multiAttr("emails", "Email addresses for the User. Every value sent is kept, with its type, primary and display.",
+			str("value", "An email address of the User."), "work", "home", "other"),
+		multiAttr("phoneNumbers", "Phone numbers for the User, kept as sent (not normalised). Every value sent is kept, with its type, primary and display.",
+			str("value", "A phone number of the User."), "work", "home", "mobile", "fax", "pager", "other"),
+		multiAttr("ims", "Instant messaging addresses for the User. Every value sent is kept.",
+			str("value", "An instant messaging address of the User."), "aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"),
+		multiAttr("photos", "URLs of photos of the User. Every value sent is kept.",
+			refAttr("value", "The URL of a photo of the User.", "external"), "photo", "thumbnail"),
+		complexAttr("addresses", "Physical mailing addresses of the User. Every address sent is kept with every sub-attribute.", true,
+			str("formatted", "The full mailing address, formatted for display or a mailing label. May contain newlines."),
+			str("streetAddress", "The full street address, which may contain newlines."),
 			str("locality", "The city or locality."),
 			str("region", "The state or region."),
 			str("postalCode", "The zip code or postal code."),
 			str("country", "The country name component."),
 			canonical(str("type", "A label indicating the address's function."), "work", "home", "other"),
-			boolean("primary", "Whether this is the primary address."),
+			boolean("primary", "Whether this is the primary (preferred) address. At most one address is primary."),
 		),
-		readOnly(complexAttr("groups", "A list of groups to which the user belongs, either through direct membership or nested groups. Read-only: change membership through /Groups.", true,
-			readOnly(str("value", "The identifier of the User's group.")),
-			func() *attr {
-				a := readOnly(str("$ref", "The URI of the corresponding Group resource."))
-				a.Type, a.ReferenceTypes = "reference", []string{"Group"}
-				return a
-			}(),
-			readOnly(str("display", "A human-readable name, primarily used for display purposes.")),
-			readOnly(canonical(str("type", "How the group membership was derived."), "direct")),
+		readOnly(complexAttr("groups", "The groups the user is a direct member of. Read-only: change membership through /Groups.", true,
+			readOnly(str("value", "The id of the group.")),
+			readOnly(refAttr("$ref", "The URI of the Group resource.", "Group")),
+			readOnly(str("display", "The group's displayName.")),
+			readOnly(canonical(str("type", "How the membership was derived: always direct, Roster has no nested groups."), "direct")),
 		)),
+		multiAttr("entitlements", "A list of entitlements of the User. Every value sent is kept.",
+			str("value", "The value of an entitlement.")),
+		multiAttr("roles", "A list of roles of the User. Every value sent is kept.",
+			str("value", "The value of a role.")),
+		multiAttr("x509Certificates", "A list of certificates issued to the User. Every value sent is kept.",
+			func() *attr {
+				a := caseExact(str("value", "A DER-encoded X.509 certificate, base64-encoded (compared case-exactly, RFC 7643 §2.3.6)."))
+				a.Type = "binary"
+				return a
+			}()),
 	},
 }
 
@@ -194,7 +224,8 @@ var enterpriseSchema = &schema{
 		str("department", "Identifies the name of a department."),
 		complexAttr("manager", "The User's manager.", false,
 			str("value", "The id of the SCIM resource representing the User's manager."),
-			readOnly(str("displayName", "The displayName of the User's manager. Not stored.")),
+			refAttr("$ref", "The URI of the SCIM resource representing the User's manager.", "User"),
+			readOnly(str("displayName", "The displayName of the User's manager.")),
 		),
 	},
 }
@@ -224,30 +255,19 @@ var rosterUserSchema = &schema{
 	},
 }
 
+// groupSchema follows RFC 7643 §8.7.1; see userSchema for the differences.
 var groupSchema = &schema{
 	ID:          URNGroup,
 	Name:        "Group",
 	Description: "Group",
 	Attributes: []*attr{
-		func() *attr {
-			a := str("displayName", "A human-readable name for the Group. REQUIRED.")
-			a.Required = true
-			return a
-		}(),
-		caseExact(str("externalId", "An identifier for the Group as defined by the provisioning client.")),
-		complexAttr("members", "A list of members of the Group: users of the same tenant.", true,
-			func() *attr {
-				a := caseExact(str("value", "Identifier of the member of this Group."))
-				a.Mutability = mutImmutable
-				return a
-			}(),
-			func() *attr {
-				a := readOnly(str("$ref", "The URI of the member resource."))
-				a.Type, a.ReferenceTypes = "reference", []string{"User"}
-				return a
-			}(),
-			readOnly(str("display", "The member's display name.")),
-			canonical(str("type", "The type of the member: User."), "User"),
+		requiredAttr(str("displayName", "A human-readable name for the Group. REQUIRED.")),
+		caseExact(str("externalId", "An identifier for the Group as defined by the provisioning client (RFC 7643 §3.1).")),
+		complexAttr("members", "A list of members of the Group: users of the same tenant. Members are added and removed; their sub-attributes are immutable.", true,
+			immutableAttr(str("value", "The id of the member User (a UUID, accepted in any case).")),
+			immutableAttr(refAttr("$ref", "The URI of the member User resource. Derived from value when not sent.", "User")),
+			immutableAttr(str("display", "The member's display name (RFC 7643 §2.4).")),
+			immutableAttr(canonical(str("type", "The type of the member: always User, Roster has no nested groups."), "User")),
 		),
 	},
 }
