@@ -83,9 +83,19 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // PostgreSQL they queue on an advisory lock, on SQLite on the write lock,
 // and each re-reads the version under the lock.
 func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
+	return s.migrateTo(ctx, -1)
+}
+
+// migrateTo is Migrate stopping after version to (every version when to
+// is negative): migration tests build a database at an older schema, seed
+// it, then migrate the rest.
+func (s *Store) migrateTo(ctx context.Context, to int) (applied int, err error) {
 	ms, err := s.d.loadMigrations()
 	if err != nil {
 		return 0, err
+	}
+	if to >= 0 && to < len(ms) {
+		ms = ms[:to]
 	}
 	// One connection throughout: the advisory lock belongs to a session.
 	conn, err := s.w.Conn(ctx)

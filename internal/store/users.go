@@ -182,6 +182,9 @@ func (s *Store) queryUsers(ctx context.Context, q querier, tenantID, query strin
 	if err := loadAliases(ctx, q, tenantID, users); err != nil {
 		return nil, err
 	}
+	if err := loadValues(ctx, q, tenantID, users); err != nil {
+		return nil, err
+	}
 	return users, nil
 }
 
@@ -227,11 +230,115 @@ func loadAliases(ctx context.Context, q querier, tenantID string, users []*direc
 	return nil
 }
 
-// CreateUser inserts u with its aliases and claims in one transaction. A
-// claim held by another user is a *directory.ClaimConflict naming it and
-// its holder, and nothing is written.
+// loadValues fills in the multi-valued attributes of users, each list in
+// its stored order, with one query per chunk of users rather than one per
+// user. A user without values keeps a nil map, and a kind without values
+// stays absent, as the Service builds them.
+func loadValues(ctx context.Context, q querier, tenantID string, users []*directory.User) error {
+	const chunk = 500
+	byID := make(map[string]*directory.User, len(users))
+	for _, u := range users {
+		byID[u.ID] = u
+	}
+	for start := 0; start < len(users); start += chunk {
+		part := users[start:min(start+chunk, len(users))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, tenantID)
+		for _, u := range part {
+			args = append(args, u.ID)
+		}
+		rows, err := q.QueryContext(ctx,
+			`SELECT user_id, kind, value, display, type, is_primary, formatted, street, locality, region, postal_code, country
+			FROM user_values
+			WHERE tenant_id = $1 AND user_id IN (`+placeholders(2, len(part))+`)
+			ORDER BY user_id, kind, seq`, args...)
+		if err != nil {
+			return fmt.Errorf("load values: %w", err)
+		}
+		for rows.Next() {
+			var userID, kind string
+			var v directory.Value
+			var primary int64
+			if err := rows.Scan(&userID, &kind, &v.Value, &v.Display, &v.Type, &primary,
+				&v.Formatted, &v.Street, &v.Locality, &v.Region, &v.PostalCode, &v.Country); err != nil {
+				rows.Close()
+				return fmt.Errorf("load values: %w", err)
+			}
+			v.Primary = primary != 0
+			u := byID[userID]
+			if u == nil {
+				continue
+			}
+			if u.Values == nil {
+				u.Values = make(map[directory.ValueKind][]directory.Value, 2)
+			}
+			k := directory.ValueKind(kind)
+			u.Values[k] = append(u.Values[k], v)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("load values: %w", err)
+		}
+	}
+	return nil
+}
+
+// valueNorm is the user_values.value_norm of a value of kind k: what
+// folded and normalised comparisons (and the index) use. Phones keep the
+// normalised number, as users.phone_norm does, else the lower-cased text.
+func valueNorm(k directory.ValueKind, value string) string {
+	if k == directory.KindPhone {
+		if norm, _ := directory.NormalizePhone(value); norm != "" {
+			return norm
+		}
+	}
+	return strings.ToLower(value)
+}
+
+// valueRows returns the user_values rows of u, kind by kind in
+// directory.ValueKinds order. A kind outside that list is an error: the
+// Service never writes one, and a silently dropped list would be lost data.
+func valueRows(u *directory.User) ([][]any, error) {
+	n := 0
+	for _, vs := range u.Values {
+		n += len(vs)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	rows := make([][]any, 0, n)
+	for _, k := range directory.ValueKinds {
+		for i, v := range u.Values[k] {
+			rows = append(rows, []any{
+				u.TenantID, u.ID, string(k), int64(i),
+				v.Value, valueNorm(k, v.Value), v.Display, v.Type, b2i(v.Primary),
+				v.Formatted, v.Street, v.Locality, v.Region, v.PostalCode, v.Country,
+			})
+		}
+	}
+	if len(rows) != n {
+		for k := range u.Values {
+			if !slices.Contains(directory.ValueKinds, k) {
+				return nil, fmt.Errorf("unknown value kind %q", k)
+			}
+		}
+	}
+	return rows, nil
+}
+
+const insertValuesSQL = `INSERT INTO user_values (tenant_id, user_id, kind, seq, value, value_norm, display, type, is_primary,
+	formatted, street, locality, region, postal_code, country)`
+
+// CreateUser inserts u with its aliases, values and claims in one
+// transaction. A claim held by another user is a *directory.ClaimConflict
+// naming it and its holder, and nothing is written.
 func (s *Store) CreateUser(ctx context.Context, u *directory.User, claims []directory.Claim) error {
 	args, err := s.userArgs(u)
+	if err != nil {
+		return fmt.Errorf("insert user: %w", err)
+	}
+	values, err := valueRows(u)
 	if err != nil {
 		return fmt.Errorf("insert user: %w", err)
 	}
@@ -244,6 +351,9 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User, claims []dire
 		}
 		if err := insertAliases(ctx, tx, u); err != nil {
 			return fmt.Errorf("insert user: %w", s.d.classify(err))
+		}
+		if err := insertRows(ctx, tx, insertValuesSQL, values); err != nil {
+			return fmt.Errorf("insert user: values: %w", s.d.classify(err))
 		}
 		return nil
 	})
@@ -358,8 +468,8 @@ func (s *Store) getUserWhere(ctx context.Context, tenantID, where string, args .
 	return users[0], nil
 }
 
-// UpdateUser replaces the stored user u.ID, its aliases and its claims in
-// one transaction, provided the stored version is expectVersion.
+// UpdateUser replaces the stored user u.ID, its aliases, values and claims
+// in one transaction, provided the stored version is expectVersion.
 // ErrNotFound if the user does not exist in u.TenantID, ErrPrecondition if
 // its version differs, *directory.ClaimConflict if a new claim is held.
 func (s *Store) UpdateUser(ctx context.Context, u *directory.User, claims []directory.Claim, expectVersion int64) error {
@@ -368,6 +478,10 @@ func (s *Store) UpdateUser(ctx context.Context, u *directory.User, claims []dire
 		return fmt.Errorf("update user: %w", err)
 	}
 	args = updateUserArgs(args, expectVersion)
+	values, err := valueRows(u)
+	if err != nil {
+		return fmt.Errorf("update user: %w", err)
+	}
 	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, updateUserSQL, args...)
 		if err != nil {
@@ -390,6 +504,15 @@ func (s *Store) UpdateUser(ctx context.Context, u *directory.User, claims []dire
 		}
 		if err := insertAliases(ctx, tx, u); err != nil {
 			return fmt.Errorf("update user: %w", s.d.classify(err))
+		}
+		// Values too are replaced: the store is not told what changed,
+		// and a list rewritten in one multi-row INSERT costs less than
+		// reading it back to diff.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM user_values WHERE tenant_id = $1 AND user_id = $2`, u.TenantID, u.ID); err != nil {
+			return fmt.Errorf("update user: delete values: %w", s.d.classify(err))
+		}
+		if err := insertRows(ctx, tx, insertValuesSQL, values); err != nil {
+			return fmt.Errorf("update user: values: %w", s.d.classify(err))
 		}
 		return nil
 	})
@@ -417,9 +540,10 @@ func (s *Store) checkVersioned(ctx context.Context, tx *sql.Tx, res sql.Result, 
 	return directory.ErrPrecondition
 }
 
-// DeleteUser removes the user; its claims, aliases and group memberships
-// go with it (ON DELETE CASCADE). ErrNotFound if it does not exist in the
-// tenant; ErrPrecondition if expectVersion is non-zero and differs.
+// DeleteUser removes the user; its claims, aliases, values and group
+// memberships go with it (ON DELETE CASCADE). ErrNotFound if it does not
+// exist in the tenant; ErrPrecondition if expectVersion is non-zero and
+// differs.
 func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, expectVersion int64) error {
 	return s.deleteVersioned(ctx, "users", tenantID, id, expectVersion)
 }
