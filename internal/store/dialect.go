@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
@@ -28,6 +29,12 @@ type dialect struct {
 	// strpos names the function returning the 1-based position of a
 	// substring, or 0: instr on SQLite, strpos on PostgreSQL.
 	strpos string
+	// extra returns the SQL text of the string kept under key in the
+	// users.extras JSON column (alias u), '' when the key is absent or the
+	// column empty, compared and ordered byte for byte as every other
+	// column. arg adds a parameter and returns its placeholder: the key
+	// never enters the SQL text.
+	extra func(key string, arg func(any) string) string
 	// tableExists is a query with one parameter, a table name, returning
 	// a count.
 	tableExists string
@@ -69,6 +76,7 @@ var sqlite = dialect{
 	snapshot:    sql.LevelDefault,
 	strpos:      "instr",
 	tableExists: `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1`,
+	extra:       sqliteExtra,
 	isUnique: func(err error) bool {
 		c := sqliteCode(err)
 		return c == sqliteConstraintUnique || c == sqliteConstraintPrimaryKey
@@ -85,11 +93,29 @@ var postgres = dialect{
 	snapshot:    sql.LevelRepeatableRead,
 	strpos:      "strpos",
 	tableExists: `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1`,
-	isUnique:    func(err error) bool { return pgCode(err) == "23505" },
+	// ->> with a text key looks the key up exactly, whatever it holds.
+	// Its result has the database's collation: "C" keeps the order
+	// byte-wise, as on SQLite and in directory.CursorFor.
+	extra: func(key string, arg func(any) string) string {
+		return `(COALESCE(NULLIF(u.extras, '')::jsonb ->> CAST(` + arg(key) + ` AS text), '') COLLATE "C")`
+	},
+	isUnique: func(err error) bool { return pgCode(err) == "23505" },
 	// 23503 foreign_key_violation.
 	isForeignKey: func(err error) bool { return pgCode(err) == "23503" },
 	// 40P01 deadlock_detected, 40001 serialization_failure.
 	isRetryable: func(err error) bool { c := pgCode(err); return c == "40P01" || c == "40001" },
+}
+
+// sqliteExtra is the extra expression of SQLite. A JSON path names a key
+// in double quotes, with no way to escape a quote (or, portably, a
+// backslash) inside it; keys holding either are looked up through
+// json_each instead, which compares decoded keys exactly but costs a
+// subquery per row. The path, like the key, is a parameter.
+func sqliteExtra(key string, arg func(any) string) string {
+	if !strings.ContainsAny(key, `"\`) {
+		return `COALESCE(json_extract(NULLIF(u.extras, ''), ` + arg(`$."`+key+`"`) + `), '')`
+	}
+	return `COALESCE((SELECT j.value FROM json_each(NULLIF(u.extras, '')) j WHERE j.key = ` + arg(key) + `), '')`
 }
 
 // classify translates a driver error to the directory's errors, keeping

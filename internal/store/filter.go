@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -108,9 +109,16 @@ var groupSortColumns = map[directory.Field]column{
 	directory.FieldUpdatedAt:   {kind: kindTime, name: "g.updated_at"},
 }
 
-// where translates e to a SQL boolean expression. cmpFn handles the
-// comparisons, which differ between users and groups.
-func (b *sqlBuilder) where(e directory.Expr, cmpFn func(directory.Cmp) (string, error)) (string, error) {
+// terms translates the leaves of a filter, which differ between users,
+// groups and the values of one user: comparisons, and Any (users only;
+// nil elsewhere, where an Any is an invalid filter).
+type terms struct {
+	cmp func(directory.Cmp) (string, error)
+	any func(directory.Any) (string, error)
+}
+
+// where translates e to a SQL boolean expression.
+func (b *sqlBuilder) where(e directory.Expr, t terms) (string, error) {
 	switch e := e.(type) {
 	case nil:
 		return "1=1", nil
@@ -128,25 +136,133 @@ func (b *sqlBuilder) where(e directory.Expr, cmpFn func(directory.Cmp) (string, 
 			o := e.(directory.Or)
 			l, r, op = o.L, o.R, " OR "
 		}
-		ls, err := b.where(l, cmpFn)
+		ls, err := b.where(l, t)
 		if err != nil {
 			return "", err
 		}
-		rs, err := b.where(r, cmpFn)
+		rs, err := b.where(r, t)
 		if err != nil {
 			return "", err
 		}
 		return "(" + ls + op + rs + ")", nil
 	case directory.Not:
-		xs, err := b.where(e.X, cmpFn)
+		xs, err := b.where(e.X, t)
 		if err != nil {
 			return "", err
 		}
 		return "(NOT " + xs + ")", nil
 	case directory.Cmp:
-		return cmpFn(e)
+		return t.cmp(e)
+	case directory.Any:
+		if t.any == nil {
+			return "", invalidFilter("%s values cannot be filtered here", e.Kind)
+		}
+		return t.any(e)
 	}
 	return "", invalidFilter("unsupported expression %T", e)
+}
+
+// userTerms are the leaves of a filter on users (alias u).
+func (b *sqlBuilder) userTerms() terms { return terms{cmp: b.userCmp, any: b.userAny} }
+
+// valueColumns maps the fields a Cmp inside an Any names to the columns
+// of user_values (alias v). FieldValue is special-cased in valueCmp.
+var valueColumns = map[directory.Field]column{
+	directory.FieldValue:           {kind: kindString, name: "v.value", norm: "v.value_norm"},
+	directory.FieldValueDisplay:    {kind: kindString, name: "v.display"},
+	directory.FieldValueType:       {kind: kindString, name: "v.type"},
+	directory.FieldValuePrimary:    {kind: kindBool, name: "v.is_primary"},
+	directory.FieldValueFormatted:  {kind: kindString, name: "v.formatted"},
+	directory.FieldValueStreet:     {kind: kindString, name: "v.street"},
+	directory.FieldValueLocality:   {kind: kindString, name: "v.locality"},
+	directory.FieldValueRegion:     {kind: kindString, name: "v.region"},
+	directory.FieldValuePostalCode: {kind: kindString, name: "v.postal_code"},
+	directory.FieldValueCountry:    {kind: kindString, name: "v.country"},
+}
+
+// phoneValue is FieldValue of a phone: its value_norm is the normalised
+// number, which OpEq compares as FieldPhone does with phone_norm, while a
+// folded comparison lower-cases the text as sent.
+var phoneValue = column{kind: kindString, name: "v.value", phoneNorm: "v.value_norm"}
+
+// userAny matches users having a value of a.Kind that satisfies a.X: an
+// EXISTS over that user's rows of user_values, so every part of X holds
+// for the same value.
+func (b *sqlBuilder) userAny(a directory.Any) (string, error) {
+	if !slices.Contains(directory.ValueKinds, a.Kind) {
+		return "", invalidFilter("unknown multi-valued attribute %q", a.Kind)
+	}
+	s := `EXISTS (SELECT 1 FROM user_values v WHERE v.tenant_id = u.tenant_id AND v.user_id = u.id AND v.kind = ` + b.arg(string(a.Kind))
+	if a.X != nil {
+		x, err := b.where(a.X, terms{cmp: func(c directory.Cmp) (string, error) { return b.valueCmp(a.Kind, c) }})
+		if err != nil {
+			return "", err
+		}
+		s += ` AND ` + x
+	}
+	return s + `)`, nil
+}
+
+// valueCmp translates one comparison on a value of kind k (alias v).
+func (b *sqlBuilder) valueCmp(k directory.ValueKind, c directory.Cmp) (string, error) {
+	col, ok := valueColumns[c.Field]
+	if !ok {
+		return "", invalidFilter("unknown field %q of a %s value", c.Field, k)
+	}
+	if c.Field != directory.FieldValue || c.Op != directory.OpEq {
+		if c.Field == directory.FieldValue && k == directory.KindPhone {
+			col = phoneValue
+		}
+		return b.columnCmp(col, c)
+	}
+	v, err := stringValue(c)
+	if err != nil {
+		return "", err
+	}
+	if k == directory.KindPhone {
+		// As columnCmp does for FieldPhone, with the indexed form of
+		// the value_norm equality.
+		norm, ok := directory.NormalizePhone(v)
+		switch {
+		case ok:
+			return b.valueNormEq(norm), nil
+		case norm != "":
+			raw, err := b.stringCmp(phoneValue, c.Op, v, c.Fold)
+			if err != nil {
+				return "", err
+			}
+			return "(" + raw + " OR " + b.valueNormEq(norm) + ")", nil
+		}
+		return b.stringCmp(phoneValue, c.Op, v, c.Fold)
+	}
+	if c.Fold {
+		return b.valueNormEq(strings.ToLower(v)), nil
+	}
+	return b.stringCmp(col, c.Op, v, false)
+}
+
+// valueIndexPrefix is how many characters of value_norm PostgreSQL's
+// user_values_value index keeps (see migration 0002).
+const valueIndexPrefix = 200
+
+// valueNormEq is "v.value_norm = norm" in the form the index serves on
+// both backends: PostgreSQL indexes only a prefix of value_norm (a B-tree
+// entry is bounded, a value is not), so the prefix is compared first; on
+// SQLite, which indexes the whole column, the prefix test is a cheap
+// filter.
+func (b *sqlBuilder) valueNormEq(norm string) string {
+	prefix := norm
+	if utf8.RuneCountInString(prefix) > valueIndexPrefix {
+		prefix = string([]rune(prefix)[:valueIndexPrefix])
+	}
+	return fmt.Sprintf("(substr(v.value_norm, 1, %d) = %s AND v.value_norm = %s)", valueIndexPrefix, b.arg(prefix), b.arg(norm))
+}
+
+// extraColumn is the string an ExtraField names: the value under key in
+// the users.extras JSON, empty when absent. The key reaches SQL only as
+// a parameter.
+func (b *sqlBuilder) extraColumn(key string) column {
+	return column{kind: kindString, name: b.d.extra(key, b.arg)}
 }
 
 // userCmp translates one comparison on users (alias u).
@@ -185,6 +301,9 @@ func (b *sqlBuilder) userCmp(c directory.Cmp) (string, error) {
 			return `(NOT ` + member + ` AND m.group_id = ` + b.arg(v) + `))`, nil
 		}
 		return "", invalidFilter("operator %q on %s", c.Op, c.Field)
+	}
+	if key, ok := c.Field.ExtraKey(); ok {
+		return b.columnCmp(b.extraColumn(key), c)
 	}
 	col, ok := userColumnsByField[c.Field]
 	if !ok {

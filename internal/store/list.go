@@ -18,16 +18,31 @@ type sortCol struct {
 
 // sortCols maps sort keys to columns and appends the id tie-breaker, so
 // every order is total and a cursor names exactly one position.
-func sortCols(keys []directory.SortKey, cols map[directory.Field]column, id column) ([]sortCol, error) {
+func sortCols(keys []directory.SortKey, cols func(directory.Field) (column, bool), id column) ([]sortCol, error) {
 	out := make([]sortCol, 0, len(keys)+1)
 	for _, k := range keys {
-		c, ok := cols[k.Field]
+		c, ok := cols(k.Field)
 		if !ok {
 			return nil, invalidFilter("cannot sort by %q", k.Field)
 		}
 		out = append(out, sortCol{col: c, desc: k.Desc})
 	}
 	return append(out, sortCol{col: id}), nil
+}
+
+// mapColumns looks sort fields up in a fixed map.
+func mapColumns(m map[directory.Field]column) func(directory.Field) (column, bool) {
+	return func(f directory.Field) (column, bool) { c, ok := m[f]; return c, ok }
+}
+
+// userSortColumn is the column ordered by for f: one of userSortColumns,
+// or the text of an ExtraField, whose key becomes a parameter of b.
+func (b *sqlBuilder) userSortColumn(f directory.Field) (column, bool) {
+	if key, ok := f.ExtraKey(); ok {
+		return b.extraColumn(key), true
+	}
+	c, ok := userSortColumns[f]
+	return c, ok
 }
 
 // orderBy renders the ORDER BY list, reversed when backward.
@@ -98,18 +113,20 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, q directory.User
 	b := &sqlBuilder{d: s.d}
 	cond := "u.tenant_id = " + b.arg(tenantID)
 	if q.Filter != nil {
-		w, err := b.where(q.Filter, b.userCmp)
+		w, err := b.where(q.Filter, b.userTerms())
 		if err != nil {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
 		cond += " AND " + w
 	}
-	keys, err := sortCols(q.Sort, userSortColumns, userSortColumns[directory.FieldID])
+	// The count takes the filter's parameters only: sort keys on extras
+	// add parameters of their own, after these.
+	countArgs := slices.Clone(b.args)
+	countCond := cond
+	keys, err := sortCols(q.Sort, b.userSortColumn, userSortColumns[directory.FieldID])
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	countArgs := slices.Clone(b.args)
-	countCond := cond
 	backward := q.After != nil && q.Backward
 	if q.After != nil {
 		ks, err := b.keyset(keys, *q.After, backward)
