@@ -98,7 +98,8 @@ func Invalid(f Field, code, msg string) *ValidationError {
 type ConflictError struct {
 	// Field is the identifier: FieldUsername, FieldAlias, FieldEmail,
 	// FieldPhone, FieldExternalID or FieldPartnerCode for users,
-	// FieldTenantName for tenants. (Group names are not unique.)
+	// FieldDisplayName for groups (display names are unique per tenant,
+	// compared lower-cased), FieldTenantName for tenants.
 	Field Field
 	// Value is the normalised value that collided.
 	Value string

@@ -52,7 +52,11 @@ func referenceError(err error) error {
 	return err
 }
 
-// CreateGroup creates a group in p's tenant.
+// CreateGroup creates a group in p's tenant. Display names are unique in
+// a tenant, compared case-insensitively (lower-cased), and the database
+// decides: a taken one is a *ConflictError with Field FieldDisplayName
+// and the holder's id. UpdateGroup reports a rename onto a taken name the
+// same way.
 func (s *Service) CreateGroup(ctx context.Context, p Principal, in *Group) (*Group, error) {
 	g := *in
 	g.Members = append([]Member(nil), in.Members...)

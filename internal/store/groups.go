@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,16 +13,31 @@ import (
 
 // CreateGroup inserts g and its members in one transaction. A member that
 // is not a user of g's tenant fails the composite foreign key:
-// ErrInvalidReference.
+// ErrInvalidReference. A display name another group of the tenant holds
+// (compared lower-cased) is a *directory.ConflictError naming that group.
+//
+// The unique index on (tenant_id, display_name_norm) decides, as
+// user_claims does for users: ON CONFLICT DO NOTHING leaves the
+// transaction usable on PostgreSQL (where a failed statement would abort
+// it), so the holder is read in the same transaction. On PostgreSQL a
+// concurrent, uncommitted insert of the same name makes ours wait for its
+// transaction, and the read that follows sees its committed row.
 func (s *Store) CreateGroup(ctx context.Context, g *directory.Group) error {
+	norm := strings.ToLower(g.DisplayName)
 	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx,
+		res, err := tx.ExecContext(ctx,
 			`INSERT INTO groups (tenant_id, id, display_name, display_name_norm, external_id, version, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			g.TenantID, g.ID, g.DisplayName, strings.ToLower(g.DisplayName), g.ExternalID,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (tenant_id, display_name_norm) DO NOTHING`,
+			g.TenantID, g.ID, g.DisplayName, norm, g.ExternalID,
 			g.Version, micros(g.CreatedAt), micros(g.UpdatedAt))
 		if err != nil {
 			return fmt.Errorf("insert group: %w", s.d.classify(err))
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("insert group: %w", err)
+		} else if n == 0 {
+			return fmt.Errorf("insert group: %w", groupNameConflict(ctx, tx, g.TenantID, g.ID, norm))
 		}
 		if err := insertMembers(ctx, tx, g); err != nil {
 			return fmt.Errorf("insert group: %w", s.d.classify(err))
@@ -42,17 +58,50 @@ func insertMembers(ctx context.Context, tx *sql.Tx, g *directory.Group) error {
 	return insertRows(ctx, tx, `INSERT INTO group_members (tenant_id, group_id, user_id)`, rows)
 }
 
+// groupNameConflict is the error of a group write whose display name
+// (lower-cased: norm) another group of the tenant holds, naming that group
+// as read in tx. self is the written group, which never conflicts with
+// itself.
+func groupNameConflict(ctx context.Context, tx *sql.Tx, tenantID, self, norm string) error {
+	var holder string
+	err := tx.QueryRowContext(ctx,
+		`SELECT id FROM groups WHERE tenant_id = $1 AND display_name_norm = $2 AND id <> $3`,
+		tenantID, norm, self).Scan(&holder)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) { // no rows: the holder vanished since
+		return fmt.Errorf("read display name holder: %w", err)
+	}
+	return &directory.ConflictError{Field: directory.FieldDisplayName, Value: norm, ExistingID: holder}
+}
+
 // UpdateGroup replaces the group and its member set, provided the stored
 // version equals expectVersion. ErrNotFound, ErrPrecondition or
-// ErrInvalidReference otherwise.
+// ErrInvalidReference otherwise, and a *directory.ConflictError as in
+// CreateGroup when the new display name is taken.
+//
+// An UPDATE has no ON CONFLICT clause, so it runs inside a savepoint: a
+// unique violation undoes the savepoint only, and the transaction stays
+// usable on PostgreSQL to read the holder.
 func (s *Store) UpdateGroup(ctx context.Context, g *directory.Group, expectVersion int64) error {
+	norm := strings.ToLower(g.DisplayName)
 	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT group_name`); err != nil {
+			return fmt.Errorf("update group: %w", s.d.classify(err))
+		}
 		res, err := tx.ExecContext(ctx,
 			`UPDATE groups SET display_name = $3, display_name_norm = $4, external_id = $5, version = $6, updated_at = $7
 			WHERE tenant_id = $1 AND id = $2 AND version = $8`,
-			g.TenantID, g.ID, g.DisplayName, strings.ToLower(g.DisplayName), g.ExternalID,
+			g.TenantID, g.ID, g.DisplayName, norm, g.ExternalID,
 			g.Version, micros(g.UpdatedAt), expectVersion)
 		if err != nil {
+			if !s.d.isUnique(err) {
+				return fmt.Errorf("update group: %w", s.d.classify(err))
+			}
+			if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT group_name`); rerr != nil {
+				return fmt.Errorf("update group: %w", errors.Join(s.d.classify(err), rerr))
+			}
+			return fmt.Errorf("update group: %w", groupNameConflict(ctx, tx, g.TenantID, g.ID, norm))
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT group_name`); err != nil {
 			return fmt.Errorf("update group: %w", s.d.classify(err))
 		}
 		if err := s.checkVersioned(ctx, tx, res, "groups", g.TenantID, g.ID); err != nil {
@@ -173,13 +222,13 @@ func (s *Store) ListGroups(ctx context.Context, tenantID string, q directory.Gro
 	b := &sqlBuilder{d: s.d}
 	cond := "g.tenant_id = " + b.arg(tenantID)
 	if q.Filter != nil {
-		w, err := b.where(q.Filter, b.groupCmp)
+		w, err := b.where(q.Filter, terms{cmp: b.groupCmp})
 		if err != nil {
 			return nil, fmt.Errorf("list groups: %w", err)
 		}
 		cond += " AND " + w
 	}
-	keys, err := sortCols(q.Sort, groupSortColumns, groupSortColumns[directory.FieldID])
+	keys, err := sortCols(q.Sort, mapColumns(groupSortColumns), groupSortColumns[directory.FieldID])
 	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", err)
 	}
