@@ -19,7 +19,7 @@ func TestListUsers(t *testing.T) {
 			if i%3 == 0 {
 				domain = "beta.example"
 			}
-			u := e.createUser(fmt.Sprintf(`{"userName":"u%02d","externalId":"x%02d","name":{"givenName":"G%02d","familyName":"F%02d"},"emails":[{"value":"u%02d@%s"}],"active":%v}`,
+			u := e.createUser(fmt.Sprintf(`{"userName":"u%02d","externalId":"x%02d","name":{"givenName":"G%02d","familyName":"F%02d"},"emails":[{"value":"u%02d@%s","type":"work"}],"active":%v}`,
 				i, i, 11-i, i, i, domain, i%2 == 1))
 			ids[i] = u["id"].(string)
 		}

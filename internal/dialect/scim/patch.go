@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 
 	"github.com/roster-dev/roster/internal/dialect/scim/filter"
@@ -267,6 +268,12 @@ func applyPath(rt *resourceType, rep map[string]any, op, path string, value any,
 	if t.sub == nil {
 		value = canonicalValue(value, t.def)
 	}
+	if t.def.MultiValued && t.def.sub("primary") != nil {
+		// RFC 7644 §3.5.2: setting a value's primary to true "SHALL cause
+		// the server to automatically set primary to false for any other
+		// values in the array".
+		defer keepNewPrimary(c, key, primaries(c, key))
+	}
 
 	if t.filter != nil {
 		return applyFiltered(c, key, t, op, value)
@@ -342,6 +349,31 @@ func applyPath(rt *resourceType, rep map[string]any, op, path string, value any,
 		}
 	}
 	return nil
+}
+
+// primaries returns the values of attribute key that are primary now.
+func primaries(c map[string]any, key string) map[uintptr]bool {
+	out := map[uintptr]bool{}
+	for _, e := range elements(c, key, nil) {
+		if b, err := toBool(e["primary"], ""); err == nil && b {
+			out[reflect.ValueOf(e).Pointer()] = true
+		}
+	}
+	return out
+}
+
+// keepNewPrimary clears primary on the values that had it before an
+// operation (before) when the operation made another value primary.
+func keepNewPrimary(c map[string]any, key string, before map[uintptr]bool) {
+	now := primaries(c, key)
+	if len(now) <= 1 {
+		return
+	}
+	for _, e := range elements(c, key, nil) {
+		if before[reflect.ValueOf(e).Pointer()] {
+			delete(e, "primary")
+		}
+	}
 }
 
 func isInvalidPath(err error) bool {

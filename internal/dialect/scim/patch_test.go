@@ -100,7 +100,7 @@ func TestPatchUser(t *testing.T) {
 			name:   "remove by value filter",
 			body:   ops(`[{"op":"remove","path":"phoneNumbers[type eq \"work\"]"}]`),
 			status: 200,
-			want:   map[string]any{"phoneNumbers.0.type": "mobile", "phoneNumbers.0.primary": true, "phoneNumbers.1": nil},
+			want:   map[string]any{"phoneNumbers.0.type": "mobile", "phoneNumbers.0.primary": nil, "phoneNumbers.1": nil},
 		},
 		{
 			name:   "remove a whole attribute and a sub-attribute",
@@ -121,10 +121,10 @@ func TestPatchUser(t *testing.T) {
 			want:   map[string]any{"name.givenName": "Only", "name.familyName": "Doe"},
 		},
 		{
-			name:   "add a primary email replaces the kept one",
+			name:   "add a primary email keeps the others and takes primary from them",
 			body:   ops(`[{"op":"add","path":"emails","value":[{"value":"new@example.com","type":"work","primary":true}]}]`),
 			status: 200,
-			want:   map[string]any{"emails.0.value": "new@example.com", "emails.1": nil},
+			want:   map[string]any{"emails.0.primary": nil, "emails.1.value": "new@example.com", "emails.1.primary": true, "emails.2": nil},
 		},
 		{
 			name:   "set and clear the write-only SSN",

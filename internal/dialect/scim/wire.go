@@ -113,6 +113,13 @@ func applyUser(m map[string]any, u *directory.User, allExt bool) error {
 	if err := applyAttrs(u, m, userType.Core.Attributes, ""); err != nil {
 		return err
 	}
+	// A name.formatted that says what the parts say is not kept: it is
+	// derived, and follows the parts when they change (Entra sends
+	// "givenName familyName" on create and expects it to follow a new
+	// familyName). One that differs is the client's own and is kept.
+	if f := u.Extras[extraFormatted]; f != "" && f == formattedName(u) {
+		delete(u.Extras, extraFormatted)
+	}
 	for _, ext := range userType.Extensions {
 		ev, ok := m[ext.ID]
 		if !ok && !allExt {
