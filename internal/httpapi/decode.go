@@ -15,7 +15,7 @@ import (
 // DecodeOptions bound and shape one dialect's JSON decoding.
 type DecodeOptions struct {
 	// MaxBytes caps the body; 0 means DefaultMaxBody. The server-wide
-	// limit (BodyLimit middleware) applies as well.
+	// limit (MiddlewareOptions.MaxBody) applies as well.
 	MaxBytes int64
 	// RejectUnknown fails on fields the target does not declare. Follow
 	// what the vendor does: most of the stacks Roster imitates ignore them.
@@ -36,7 +36,21 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any, o DecodeOptions
 	if o.RequireJSONType && !IsJSONContentType(r.Header.Get("Content-Type")) {
 		return &DecodeError{Status: http.StatusUnsupportedMediaType, Msg: "Content-Type must be application/json"}
 	}
-	max := o.MaxBytes
+	raw, err := ReadBody(w, r, o.MaxBytes)
+	if err != nil {
+		return err
+	}
+	return Unmarshal(raw, dst, o.RejectUnknown)
+}
+
+// ReadBody reads the whole request body, at most max bytes (0 means
+// DefaultMaxBody; the server-wide limit applies as well, whichever is
+// smaller). Every dialect reads bodies through it, so a body over the limit
+// always fails the same way: a *DecodeError with status 413 whose Msg is
+// "request body is larger than N bytes" and which wraps the
+// *http.MaxBytesError (its Limit is the limit that was hit). Any other read
+// failure is a 400 *DecodeError.
+func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
@@ -44,12 +58,12 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any, o DecodeOptions
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &DecodeError{Status: http.StatusRequestEntityTooLarge,
+			return nil, &DecodeError{Status: http.StatusRequestEntityTooLarge,
 				Msg: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), Err: err}
 		}
-		return &DecodeError{Status: http.StatusBadRequest, Msg: "could not read the request body", Err: err}
+		return nil, &DecodeError{Status: http.StatusBadRequest, Msg: "could not read the request body", Err: err}
 	}
-	return Unmarshal(raw, dst, o.RejectUnknown)
+	return raw, nil
 }
 
 // Unmarshal decodes exactly one JSON value from raw into dst with the same
