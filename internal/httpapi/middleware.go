@@ -37,7 +37,8 @@ func (r *recorder) Write(b []byte) (int, error) {
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // Middleware wraps the whole router: request id, access log, panic
-// recovery and the server-wide body limit, in that order from the outside.
+// recovery, path cleaning and the server-wide body limit, in that order
+// from the outside.
 func Middleware(h http.Handler, logger *slog.Logger, maxBody int64) http.Handler {
 	return MiddlewareWith(h, MiddlewareOptions{Logger: logger, MaxBody: maxBody})
 }
@@ -47,11 +48,18 @@ type MiddlewareOptions struct {
 	Logger  *slog.Logger
 	MaxBody int64    // 0: DefaultMaxBody
 	Metrics *Metrics // nil: none
+	// CORSOrigins are the origins browsers may call from ("*": any);
+	// empty: no CORS headers at all. See CORS.
+	CORSOrigins []string
 }
 
-// MiddlewareWith is Middleware with metrics.
+// MiddlewareWith is Middleware with metrics and CORS. When h is a Router
+// (an *http.ServeMux), a path with a trailing slash that only a catch-all
+// would serve is routed to the route without it (see trimTrailingSlash).
 func MiddlewareWith(h http.Handler, o MiddlewareOptions) http.Handler {
 	logger, maxBody, metrics := o.Logger, o.MaxBody, o.Metrics
+	cors := NewCORS(o.CORSOrigins)
+	rt, _ := h.(Router)
 	if maxBody <= 0 {
 		maxBody = DefaultMaxBody
 	}
@@ -95,8 +103,14 @@ func MiddlewareWith(h http.Handler, o MiddlewareOptions) http.Handler {
 			// instead, as nginx's merge_slashes does.
 			r.URL.Path = clean
 		}
-		// The dialect's DecodeJSON turns an over-limit body into its own
-		// 413 body; the limit here also covers handlers that read raw.
+		if rt != nil {
+			r = trimTrailingSlash(rt, r)
+		}
+		if cors.handle(rw, r) {
+			return // a preflight, answered
+		}
+		// ReadBody turns an over-limit body into the dialect's 413; the
+		// limit here also covers handlers that read the body otherwise.
 		r.Body = http.MaxBytesReader(rw, r.Body, maxBody)
 		h.ServeHTTP(rw, r)
 	})

@@ -1,0 +1,50 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Router is what MiddlewareWith needs to route a path with a trailing slash
+// to the route registered without one. *http.ServeMux implements it.
+type Router interface {
+	Handler(r *http.Request) (h http.Handler, pattern string)
+}
+
+// trimTrailingSlash returns r with the trailing slash of its path removed
+// when that path is served by a route of its own and the slashed path only
+// by a catch-all ("/api/web/", "/") or by nothing. Otherwise it returns r.
+//
+// Vendors and their clients disagree about trailing slashes: Truv's paths
+// end in one, Entrust's, CL2C's, Ownli's and SCIM's do not, and generated
+// clients add or drop one freely. Answering both spellings in one place,
+// rather than registering each route twice in every dialect, keeps the
+// dialects' route tables the vendors' own. A route that registers the
+// slashed form itself (Truv's "/v1/users/{$}") keeps it: it is matched
+// exactly, so nothing is rewritten. The request is routed, never
+// redirected: many clients follow a redirected POST with a GET.
+func trimTrailingSlash(rt Router, r *http.Request) *http.Request {
+	p := r.URL.Path
+	if len(p) < 2 || !strings.HasSuffix(p, "/") {
+		return r
+	}
+	if _, pattern := rt.Handler(r); pattern != "" && !isCatchAll(pattern) {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path = strings.TrimSuffix(p, "/")
+	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+	r2.URL = &u
+	if _, pattern := rt.Handler(r2); pattern == "" || isCatchAll(pattern) {
+		return r
+	}
+	return r2
+}
+
+// isCatchAll reports whether a ServeMux pattern ("[METHOD ][HOST]/PATH")
+// matches a whole subtree: its path ends in "/" (and not in "{$}").
+func isCatchAll(pattern string) bool {
+	return strings.HasSuffix(pattern, "/")
+}
