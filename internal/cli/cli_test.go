@@ -321,7 +321,8 @@ func TestPostgresCommands(t *testing.T) {
 		t.Fatalf("migrate without a key: exit %d %q, want a refusal naming ROSTER_ENCRYPTION_KEY", code, stderr)
 	}
 	withEnv(t, map[string]string{"ROSTER_DB": url, "ROSTER_ENCRYPTION_KEY": "k1:" + secret.NewKeySpec()})
-	if code, out, stderr := runCLI(t, "migrate"); code != 0 || !strings.Contains(out, "applied 1 migration") {
+	// A fresh database gets every migration (however many the binary has).
+	if code, out, stderr := runCLI(t, "migrate"); code != 0 || !strings.Contains(out, "applied ") || strings.Contains(out, "applied 0 ") {
 		t.Fatalf("migrate: %d %s %s", code, out, stderr)
 	}
 	if code, out, _ := runCLI(t, "migrate"); code != 0 || !strings.Contains(out, "applied 0 migration") {

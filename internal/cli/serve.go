@@ -55,7 +55,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go purgeTokens(ctx, o.svc, logger)
 	h := server.New(o.svc, server.Options{
 		Logger: logger, MaxBody: c.MaxBody, EntrustTokenTTL: c.EntrustTokenTTL, Ready: o.store.Ping,
-		PublicURL: c.PublicURL,
+		PublicURL: c.PublicURL, CORSOrigins: c.CORSOrigins,
 	})
 	if err := httpapi.Serve(ctx, ln, h, logger, c.ShutdownGrace); err != nil {
 		return err

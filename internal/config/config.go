@@ -47,6 +47,10 @@ type Config struct {
 	// instance, with a burst of ten seconds' worth; 0 disables it
 	// (ROSTER_RATE_LIMIT).
 	RateLimit int
+	// CORSOrigins are the origins browser front ends may call Roster from,
+	// each "scheme://host[:port]", or "*" for any (ROSTER_CORS_ORIGINS,
+	// comma-separated); empty: none, and no CORS headers are sent.
+	CORSOrigins []string
 }
 
 // Default returns the built-in defaults: embedded SQLite in the working
@@ -102,6 +106,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			*dst = d
 		}
 	}
+	if v := getenv("ROSTER_CORS_ORIGINS"); v != "" {
+		c.CORSOrigins = splitList(v)
+	}
 	dur("ROSTER_ENTRUST_TOKEN_TTL", &c.EntrustTokenTTL)
 	dur("ROSTER_SHUTDOWN_GRACE", &c.ShutdownGrace)
 	return c, errors.Join(errs...)
@@ -134,12 +141,43 @@ func (c Config) Validate() error {
 	if c.RateLimit < 0 {
 		errs = append(errs, fmt.Errorf("rate limit %d: must not be negative (0 disables it)", c.RateLimit))
 	}
+	for _, o := range c.CORSOrigins {
+		if err := checkOrigin(o); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// splitList splits a comma-separated setting, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// checkOrigin reports whether o is "*" or a web origin as browsers send it
+// in the Origin header: http(s)://host[:port] with no path, query or
+// fragment.
+func checkOrigin(o string) error {
+	if o == "*" {
+		return nil
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.Contains(u.Host, "*") {
+		return fmt.Errorf("cors origin %q: want * or an origin such as https://app.example.com (scheme, host, optional port; no path)", o)
+	}
+	return nil
 }
 
 // IsSQLite reports whether db names an SQLite database.
@@ -195,8 +233,9 @@ func (c Config) String() string {
 	if c.EncryptionKey != "" {
 		key = "<redacted>"
 	}
-	return fmt.Sprintf("db=%s listen=%s encryption_key=%s key_file=%q max_body=%d entrust_token_ttl=%v shutdown_grace=%v log_level=%s rate_limit=%d public_url=%q",
-		redactURL(c.DB), c.Listen, key, c.KeyFile, c.MaxBody, c.EntrustTokenTTL, c.ShutdownGrace, c.LogLevel, c.RateLimit, c.PublicURL)
+	return fmt.Sprintf("db=%s listen=%s encryption_key=%s key_file=%q max_body=%d entrust_token_ttl=%v shutdown_grace=%v log_level=%s rate_limit=%d public_url=%q cors_origins=%q",
+		redactURL(c.DB), c.Listen, key, c.KeyFile, c.MaxBody, c.EntrustTokenTTL, c.ShutdownGrace, c.LogLevel, c.RateLimit, c.PublicURL,
+		strings.Join(c.CORSOrigins, ","))
 }
 
 // redactURL hides a password in a database URL.

@@ -49,6 +49,10 @@ func TestValidate(t *testing.T) {
 		{"public url ok", func(c *Config) { c.PublicURL = "https://roster.example.com/dir" }, ""},
 		{"public url relative", func(c *Config) { c.PublicURL = "roster.example.com" }, "public url"},
 		{"public url with query", func(c *Config) { c.PublicURL = "https://x.example.com/?a=1" }, "public url"},
+		{"cors origins ok", func(c *Config) { c.CORSOrigins = []string{"https://app.example.com", "http://localhost:3000", "*"} }, ""},
+		{"cors origin with path", func(c *Config) { c.CORSOrigins = []string{"https://app.example.com/ui"} }, "cors origin"},
+		{"cors origin without scheme", func(c *Config) { c.CORSOrigins = []string{"app.example.com"} }, "cors origin"},
+		{"cors origin pattern", func(c *Config) { c.CORSOrigins = []string{"https://*.example.com"} }, "cors origin"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,6 +69,27 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("got %v, want error containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestFromEnvCORS(t *testing.T) {
+	c, err := FromEnv(func(k string) string {
+		if k == "ROSTER_CORS_ORIGINS" {
+			return " https://app.example.com, ,http://localhost:3000 "
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.CORSOrigins, "|"); got != "https://app.example.com|http://localhost:3000" {
+		t.Fatalf("CORSOrigins = %q", got)
+	}
+	if d := Default(); len(d.CORSOrigins) != 0 {
+		t.Fatalf("default CORSOrigins = %q, want none", d.CORSOrigins)
+	}
+	if !strings.Contains(c.String(), "cors_origins=") {
+		t.Errorf("String lacks cors_origins: %s", c.String())
 	}
 }
 

@@ -26,6 +26,7 @@ type Options struct {
 	Ready           func(ctx context.Context) error // database reachable; nil: always ready
 	Metrics         *httpapi.Metrics                // nil: a fresh registry
 	PublicURL       string                          // origin for absolute links; "": from each request
+	CORSOrigins     []string                        // browser origins allowed to call; nil: none (see httpapi.CORS)
 }
 
 // Mount registers every dialect on mux. Tests that want all dialects on
@@ -33,8 +34,8 @@ type Options struct {
 func Mount(mux *http.ServeMux, svc *directory.Service, o Options) {
 	truv.New(svc, truv.Options{PublicURL: o.PublicURL}).Register(mux)
 	entrust.New(svc, entrust.Options{TokenTTL: o.EntrustTokenTTL}).Register(mux)
-	cl2c.New(svc, cl2c.Options{}).Register(mux)
-	ownli.New(svc, ownli.Options{}).Register(mux)
+	cl2c.New(svc).Register(mux)
+	ownli.New(svc).Register(mux)
 	scim.New(svc, scim.Options{BaseURL: o.PublicURL}).Register(mux)
 }
 
@@ -65,8 +66,11 @@ func New(svc *directory.Service, o Options) http.Handler {
 	})
 	mux.Handle("GET /metrics", o.Metrics)
 	// Anything no dialect claims: a JSON 404 rather than the mux's text.
+	// (Every dialect claims its own prefix, Truv's /v1/ among them, and
+	// answers unknown paths there in its own format.)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		_ = httpapi.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not found", "request_id": httpapi.RequestIDFrom(r.Context())})
 	})
-	return httpapi.MiddlewareWith(mux, httpapi.MiddlewareOptions{Logger: o.Logger, MaxBody: o.MaxBody, Metrics: o.Metrics})
+	return httpapi.MiddlewareWith(mux, httpapi.MiddlewareOptions{Logger: o.Logger, MaxBody: o.MaxBody, Metrics: o.Metrics,
+		CORSOrigins: o.CORSOrigins})
 }

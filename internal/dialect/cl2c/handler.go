@@ -11,16 +11,9 @@ import (
 	"github.com/roster-dev/roster/internal/httpapi"
 )
 
-// Options configure the CL2C dialect. The zero value is ready to use.
-type Options struct {
-	// MaxBodyBytes caps a request body; 0 means DefaultMaxBody. The
-	// server-wide limit applies as well.
-	MaxBodyBytes int64
-}
-
-// DefaultMaxBody is the request body limit when Options.MaxBodyBytes is 0.
-// A CL2C body is five short strings; 64 KiB is generous.
-const DefaultMaxBody = 64 << 10
+// maxBody is the request body limit (the server-wide limit applies as
+// well). A CL2C body is five short strings; 64 KiB is generous.
+const maxBody = 64 << 10
 
 // Tag is the dialect's name in the access log.
 const Tag = "cl2c"
@@ -31,14 +24,11 @@ type Handler struct {
 	decode httpapi.DecodeOptions
 }
 
-// New returns the CL2C dialect over svc.
-func New(svc *directory.Service, o Options) *Handler {
-	max := o.MaxBodyBytes
-	if max <= 0 {
-		max = DefaultMaxBody
-	}
+// New returns the CL2C dialect over svc. It has nothing to configure: it
+// serves the vendor's documented behaviour.
+func New(svc *directory.Service) *Handler {
 	return &Handler{svc: svc, decode: httpapi.DecodeOptions{
-		MaxBytes: max,
+		MaxBytes: maxBody,
 		// System.Text.Json ignores properties the target does not declare.
 		RejectUnknown: false,
 		// ASP.NET answers 415 to a [FromBody] request that is not JSON.

@@ -10,19 +10,15 @@ import (
 	"github.com/roster-dev/roster/internal/httpapi"
 )
 
-// Options configure the Ownli dialect. The zero value is Ownli's documented
-// behaviour; there is nothing to configure yet.
-type Options struct{}
-
 // Handler serves the Ownli routes.
 type Handler struct {
 	svc *directory.Service
-	o   Options
 }
 
-// New returns the Ownli dialect over svc.
-func New(svc *directory.Service, o Options) *Handler {
-	return &Handler{svc: svc, o: o}
+// New returns the Ownli dialect over svc. It has nothing to configure: it
+// serves Ownli's documented behaviour.
+func New(svc *directory.Service) *Handler {
+	return &Handler{svc: svc}
 }
 
 // Paging of GET /api/users.

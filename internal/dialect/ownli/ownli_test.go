@@ -45,7 +45,7 @@ const otherUser = `{"firstName":"John","lastName":"Roe","email":"john@example.co
 func newEnv(t testing.TB, backend string) *apitest.Env {
 	t.Helper()
 	return apitest.New(t, backend, func(mux *http.ServeMux, svc *directory.Service) {
-		ownli.New(svc, ownli.Options{}).Register(mux)
+		ownli.New(svc).Register(mux)
 	})
 }
 
@@ -232,7 +232,7 @@ func TestTokenFlow(t *testing.T) {
 		// Another instance on the same database accepts the token.
 		other := directory.NewService(env.Store, directory.Options{Now: env.Clock.Now})
 		mux := http.NewServeMux()
-		ownli.New(other, ownli.Options{}).Register(mux)
+		ownli.New(other).Register(mux)
 		srv := httptest.NewServer(httpapi.Middleware(mux, slog.New(slog.DiscardHandler), 0))
 		defer srv.Close()
 		req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/users/"+jane.ID, nil)

@@ -234,7 +234,7 @@ func TestToWire(t *testing.T) {
 // 405s, unknown paths, missing credentials and bad token requests.
 func TestRoutesWithoutStore(t *testing.T) {
 	mux := http.NewServeMux()
-	New(directory.NewService(nil, directory.Options{}), Options{}).Register(mux)
+	New(directory.NewService(nil, directory.Options{})).Register(mux)
 	tests := []struct {
 		method, path, body string
 		header             map[string]string
