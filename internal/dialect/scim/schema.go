@@ -261,7 +261,11 @@ var groupSchema = &schema{
 	Name:        "Group",
 	Description: "Group",
 	Attributes: []*attr{
-		requiredAttr(str("displayName", "A human-readable name for the Group. REQUIRED.")),
+		func() *attr {
+			a := requiredAttr(str("displayName", "A human-readable name for the Group. REQUIRED. Unique in the tenant, compared case-insensitively."))
+			a.Uniqueness = "server"
+			return a
+		}(),
 		caseExact(str("externalId", "An identifier for the Group as defined by the provisioning client (RFC 7643 §3.1).")),
 		complexAttr("members", "A list of members of the Group: users of the same tenant. Members are added and removed; their sub-attributes are immutable.", true,
 			immutableAttr(str("value", "The id of the member User (a UUID, accepted in any case).")),

@@ -56,6 +56,8 @@ var rfcDifferences = []difference{
 		"A binary value is case exact (RFC 7643 §2.3.6; errata EID 6000 and EID 8470): base64 is case-sensitive."},
 	{"Group:displayName", "required", "false", "true",
 		"Erratum EID 5368 (verified) and §4.2: displayName is REQUIRED; Roster answers 400 without it."},
+	{"Group:displayName", "uniqueness", "none", "server",
+		"Entra ID matches groups by displayName eq, so Roster keeps group names unique in a tenant, case-insensitively, enforced by a unique index (409 uniqueness)."},
 	{"Group:externalId", "(attribute)", "absent", "present",
 		"As User:externalId."},
 	{"Group:members.display", "(attribute)", "absent", "present",
