@@ -341,4 +341,3 @@ func TestParsePathInvalid(t *testing.T) {
 		}
 	}
 }
-
