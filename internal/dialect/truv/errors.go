@@ -44,7 +44,7 @@ type conflictExtra struct {
 }
 
 // detailJSON is DRF's own error body, which Truv sends for 404 and which
-// DRF sends for 405 and 415.
+// DRF sends for 405, 406 and 415.
 type detailJSON struct {
 	Detail string `json:"detail"`
 }
@@ -75,12 +75,13 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 // sent (the access log has it).
 func errorResponse(r *http.Request, err error) (int, any) {
 	var (
-		de *httpapi.DecodeError
-		me *methodError
-		pe *paramError
-		ve *directory.ValidationError
-		ce *directory.ConflictError
-		he *httpapi.HTTPError
+		de  *httpapi.DecodeError
+		me  *methodError
+		pe  *paramError
+		pes paramErrors
+		ve  *directory.ValidationError
+		ce  *directory.ConflictError
+		he  *httpapi.HTTPError
 	)
 	switch {
 	case errors.Is(err, httpapi.ErrPanic):
@@ -91,6 +92,10 @@ func errorResponse(r *http.Request, err error) (int, any) {
 		return http.StatusMethodNotAllowed, detailJSON{fmt.Sprintf("Method %q not allowed.", r.Method)}
 	case errors.As(err, &pe):
 		return badRequest(paramJSON{pe.Param, pe.Message})
+	case errors.As(err, &pes):
+		return badRequest(pes...)
+	case errors.Is(err, errNotAcceptable):
+		return http.StatusNotAcceptable, detailJSON{"Could not satisfy the request Accept header."}
 	case errors.As(err, &ve):
 		var be *bodyError
 		var sent map[directory.Field]sentAs
@@ -187,6 +192,10 @@ func pythonType(jsonKind string) string {
 		return "str"
 	case "bool":
 		return "bool"
+	case "object":
+		return "dict"
+	case "null":
+		return "NoneType"
 	}
 	if len(jsonKind) >= 6 && jsonKind[:6] == "number" {
 		return "int"
@@ -239,8 +248,6 @@ func fieldMessage(fe directory.FieldError, how sentAs) string {
 		switch fe.Field {
 		case directory.FieldEmail:
 			return "Enter a valid email address."
-		case directory.FieldPhone:
-			return "Enter a valid phone number in E.164 format, e.g. +14155554193."
 		case directory.FieldSSN:
 			return "Enter a valid SSN: 9 digits, dashes allowed."
 		}

@@ -10,8 +10,7 @@ import (
 // dialect is the access-log tag of every Truv request.
 const dialect = "truv"
 
-// Options configure the Truv dialect. The zero value is the default; there
-// is nothing to configure yet.
+// Options configure the Truv dialect. The zero value is the default.
 type Options struct {
 	// PublicURL is the origin clients reach Roster at (e.g.
 	// https://roster.example.com), for the absolute next/previous links;
@@ -37,12 +36,14 @@ type authedFunc func(w http.ResponseWriter, r *http.Request, p directory.Princip
 const (
 	allowCollection = "GET, POST, HEAD"
 	allowItem       = "GET, PATCH, DELETE, HEAD"
+	allowTokens     = "POST"
 )
 
 // Register mounts the routes on mux. Truv's paths end with "/"; both
 // spellings are served directly (never redirected: a redirected POST loses
 // its body with many clients). Any other method on a known path is a DRF
-// 405, and any other path under /v1/users/ a Truv 404.
+// 405, and any other path under /v1/ a Truv 404 (CL2C's /v1/cl2c/ is more
+// specific and stays CL2C's).
 func (h *Handler) Register(mux *http.ServeMux) {
 	for _, path := range []string{"/v1/users", "/v1/users/{$}"} {
 		mux.Handle("GET "+path, h.route(h.listUsers))
@@ -55,14 +56,23 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.Handle("DELETE "+path, h.route(h.deleteUser))
 		mux.Handle(path, h.route(methodNotAllowed(allowItem)))
 	}
-	mux.Handle("/v1/users/", httpapi.Tag(dialect, httpapi.Adapt(notFound, writeError)))
+	for _, path := range []string{"/v1/users/{id}/tokens", "/v1/users/{id}/tokens/{$}"} {
+		mux.Handle("POST "+path, h.route(h.createBridgeToken))
+		mux.Handle(path, h.route(methodNotAllowed(allowTokens)))
+	}
+	mux.Handle("/v1/", httpapi.Tag(dialect, httpapi.Adapt(notFound, writeError)))
 }
 
-// route authenticates, then runs fn; every error either returns is written
-// by writeError. Authentication comes first, as in DRF, so an
-// unauthenticated caller learns nothing else (not even a 405).
+// route negotiates the response type, authenticates, then runs fn; every
+// error either returns is written by writeError. The order is DRF's
+// (APIView.initial): content negotiation, then authentication, so an
+// unauthenticated caller learns nothing else (not even a 405), and a client
+// that accepts no JSON gets 406 whoever it is.
 func (h *Handler) route(fn authedFunc) http.Handler {
 	return httpapi.Tag(dialect, httpapi.Adapt(func(w http.ResponseWriter, r *http.Request) error {
+		if !acceptsJSON(r.Header.Values("Accept")) {
+			return errNotAcceptable
+		}
 		p, err := h.authenticate(r)
 		if err != nil {
 			return err
@@ -78,8 +88,8 @@ func methodNotAllowed(allow string) authedFunc {
 	}
 }
 
-// notFound answers paths under /v1/users/ that name no resource, such as
-// Truv's /v1/users/{id}/tokens/, which Roster does not serve.
+// notFound answers paths under /v1/ that name no resource Roster serves,
+// such as Truv's /v1/orders/ or /v1/links/, in Truv's 404 shape.
 func notFound(http.ResponseWriter, *http.Request) error { return directory.ErrNotFound }
 
 // createUser implements Truv's "Create a user":

@@ -163,11 +163,11 @@ var errorCases = []errorCase{
 	{name: "create_missing_required", method: "POST", path: "/v1/users", body: `{"unknown":"x","id":"abc"}`, status: 400},
 	{name: "create_null_blank", method: "POST", path: "/v1/users/", body: `{"external_user_id":null,"first_name":"","last_name":" \t "}`, status: 400},
 	{name: "create_invalid_fields", method: "POST", path: "/v1/users/",
-		body: `{"ssn":"000-12-3456","phone":"(415) 555-4193","email":"not an email","external_user_id":"1","first_name":"J","last_name":"D"}`, status: 400},
+		body: `{"ssn":"000-12-3456","email":"not an email","external_user_id":"1","first_name":"J","last_name":"D"}`, status: 400},
 	{name: "create_bad_text", method: "POST", path: "/v1/users/",
 		body: `{"external_user_id":"1","first_name":"a\u0000b","last_name":"` + strings.Repeat("x", 300) + `"}`, status: 400},
-	{name: "create_wrong_type", method: "POST", path: "/v1/users/", body: `{"external_user_id":12345,"first_name":"J","last_name":"D"}`, status: 400},
-	{name: "create_wrong_type_ssn", method: "POST", path: "/v1/users/", body: `{"ssn":222233333}`, status: 400},
+	{name: "create_wrong_type", method: "POST", path: "/v1/users/", body: `{"external_user_id":true,"first_name":"J","last_name":"D"}`, status: 400},
+	{name: "create_wrong_type_ssn", method: "POST", path: "/v1/users/", body: `{"ssn":[222233333]}`, status: 400},
 	{name: "create_wrong_type_object", method: "POST", path: "/v1/users/", body: `{"first_name":{"a":1}}`, status: 400},
 	{name: "create_array", method: "POST", path: "/v1/users/", body: `[{"first_name":"J"}]`, status: 400},
 	{name: "create_string", method: "POST", path: "/v1/users/", body: `"john"`, status: 400},
@@ -183,7 +183,7 @@ var errorCases = []errorCase{
 	{name: "create_form", method: "POST", path: "/v1/users/", header: []string{"Content-Type", "application/x-www-form-urlencoded"}, body: "first_name=J", status: 415},
 
 	// Update.
-	{name: "patch_invalid", method: "PATCH", path: "/v1/users/{id}/", body: `{"email":"x@","phone":"12","ssn":"123"}`, status: 400},
+	{name: "patch_invalid", method: "PATCH", path: "/v1/users/{id}/", body: `{"email":"x@","ssn":"123"}`, status: 400},
 	{name: "patch_wrong_type", method: "PATCH", path: "/v1/users/{id}/", body: `{"phone":true}`, status: 400},
 	{name: "create_array", method: "PATCH", path: "/v1/users/{id}/", body: `[]`, status: 400},
 	{name: "create_text_plain", method: "PATCH", path: "/v1/users/{id}/", header: []string{"Content-Type", "text/plain"}, body: `{}`, status: 415},
@@ -198,14 +198,39 @@ var errorCases = []errorCase{
 	{name: "not_found", method: "DELETE", path: "/v1/users/{other}", status: 404},
 	{name: "not_found", method: "PATCH", path: "/v1/users/nope/", body: `not json`, status: 404},
 	{name: "not_found", method: "DELETE", path: "/v1/users/" + strings.Repeat("a", 36) + "/", status: 404},
-	{name: "not_found", method: "GET", path: "/v1/users/{id}/tokens/", status: 404},
-	{name: "not_found", method: "POST", path: "/v1/users/{id}/tokens/", status: 404},
+	{name: "not_found", method: "POST", path: "/v1/users/{other}/tokens/", body: `{"product_type":"income"}`, status: 404},
+	{name: "not_found", method: "POST", path: "/v1/users/nope/tokens/", body: `not json`, status: 404},
+	{name: "not_found", method: "POST", path: "/v1/users/0123456789abcdef0123456789abcdef/tokens", body: `{"product_type":"income"}`, status: 404},
+
+	// Paths under /v1/ that Roster does not serve answer in Truv's 404.
+	{name: "not_found", method: "GET", path: "/v1/orders/", status: 404},
+	{name: "not_found", method: "POST", path: "/v1/link-access-tokens/", body: `{}`, status: 404},
+	{name: "not_found", method: "GET", path: "/v1/", status: 404},
+	{name: "not_found", method: "GET", path: "/v1/users/{id}/links/x/", status: 404},
+
+	// Bridge token bodies.
+	{name: "bridge_missing_product", method: "POST", path: "/v1/users/{id}/tokens/", body: `{}`, status: 400},
+	{name: "bridge_missing_product", method: "POST", path: "/v1/users/{id}/tokens/", status: 400},
+	{name: "bridge_invalid", method: "POST", path: "/v1/users/{id}/tokens/",
+		body: `{"product_type":"payroll","tracking_info":true,"allowed_products":["income","bogus",7],"account":"x","data_sources":"payroll"}`, status: 400},
+	{name: "bridge_invalid_account", method: "POST", path: "/v1/users/{id}/tokens/",
+		body: `{"product_type":null,"account":{"account_number":1600200,"routing_number":["123"],"bank_name":{}}}`, status: 400},
+	{name: "create_array", method: "POST", path: "/v1/users/{id}/tokens/", body: `[]`, status: 400},
+	{name: "create_null", method: "POST", path: "/v1/users/{id}/tokens/", body: `null`, status: 400},
+	{name: "create_text_plain", method: "POST", path: "/v1/users/{id}/tokens/", header: []string{"Content-Type", "text/plain"}, body: `{}`, status: 415},
+	{name: "create_too_large", method: "POST", path: "/v1/users/{id}/tokens/", raw: bytes.Repeat([]byte(" "), 3<<20), status: 413},
+
+	// Content negotiation: DRF answers 406 before authenticating.
+	{name: "not_acceptable", method: "GET", path: "/v1/users/", header: []string{"Accept", "application/xml"}, status: 406},
+	{name: "not_acceptable", method: "POST", path: "/v1/users/", header: []string{"Accept", "text/html", "X-Access-Secret", ""}, body: johnBody, status: 406},
+	{name: "not_acceptable", method: "POST", path: "/v1/users/{id}/tokens/", header: []string{"Accept", "application/json;q=0, application/xml"}, body: `{"product_type":"income"}`, status: 406},
 
 	// Methods.
 	{name: "method_put", method: "PUT", path: "/v1/users/", body: `{}`, status: 405},
 	{name: "method_put", method: "PUT", path: "/v1/users/{id}/", body: `{}`, status: 405},
 	{name: "method_delete", method: "DELETE", path: "/v1/users", status: 405},
 	{name: "method_post", method: "POST", path: "/v1/users/{id}", body: `{}`, status: 405},
+	{name: "method_get_tokens", method: "GET", path: "/v1/users/{id}/tokens/", status: 405},
 
 	// List parameters.
 	{name: "list_page_invalid", method: "GET", path: "/v1/users/?page=abc", status: 400},

@@ -2,12 +2,14 @@ package truv
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
+	"math/big"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -20,13 +22,13 @@ import (
 )
 
 // rules are the checks Truv documents for a user write: external_user_id,
-// first_name and last_name are required ("required" in users_create),
-// email is "string<email>", and phone is E.164 (Truv types it as a plain
-// string, but its only example is E.164; see docs/truv.md). SSN structure
-// is one of the core's always-on checks.
+// first_name and last_name are required ("required" in users_create) and
+// email is "string<email>". phone is "string", with no format: Truv's
+// example is E.164, but "(415) 555-4193" is as valid, so the core keeps it
+// as sent and normalises a copy for search and uniqueness where it parses.
 var rules = directory.Rules{
 	Required: []directory.Field{directory.FieldExternalID, directory.FieldFirstName, directory.FieldLastName},
-	Checks:   directory.CheckEmail | directory.CheckPhone,
+	Checks:   directory.CheckEmail,
 }
 
 // maxBody bounds a create or update body. A Truv user is six short strings;
@@ -87,12 +89,103 @@ type listJSON struct {
 // blank" as DRF does. Unknown keys (and Truv's read-only id, created_at,
 // updated_at) are ignored, as DRF ignores them.
 type userBody struct {
-	ExternalUserID httpapi.Opt[string] `json:"external_user_id"`
-	FirstName      httpapi.Opt[string] `json:"first_name"`
-	LastName       httpapi.Opt[string] `json:"last_name"`
-	Email          httpapi.Opt[string] `json:"email"`
-	Phone          httpapi.Opt[string] `json:"phone"`
-	SSN            httpapi.Opt[string] `json:"ssn"`
+	ExternalUserID httpapi.Opt[text] `json:"external_user_id"`
+	FirstName      httpapi.Opt[text] `json:"first_name"`
+	LastName       httpapi.Opt[text] `json:"last_name"`
+	Email          httpapi.Opt[text] `json:"email"`
+	Phone          httpapi.Opt[text] `json:"phone"`
+	SSN            httpapi.Opt[text] `json:"ssn"`
+}
+
+// text is a string field as DRF's CharField reads it: a JSON string, or a
+// number converted to its Python text ({"external_user_id": 12345} is
+// "12345"), since CharField.to_internal_value accepts int and float and
+// calls str() on them. Booleans, objects and arrays are refused ("Not a
+// valid string.").
+type text string
+
+// UnmarshalJSON implements the conversion.
+func (t *text) UnmarshalJSON(b []byte) error {
+	s, err := drfText(b)
+	if err != nil {
+		return err
+	}
+	*t = text(s)
+	return nil
+}
+
+// drfText returns the text of a JSON string or number as CharField would,
+// and a *json.UnmarshalTypeError for any other value (encoding/json adds
+// the field name).
+func drfText(raw []byte) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	if len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') && json.Valid(raw) {
+		return pythonNumber(string(raw)), nil
+	}
+	return "", &json.UnmarshalTypeError{Value: jsonKindOf(raw), Type: reflect.TypeFor[string]()}
+}
+
+// pythonNumber is str() of the value Python's json module reads from a JSON
+// number: an integer literal is an int, printed in full ("-0" is "0");
+// anything with a fraction or exponent is a float, printed as repr does
+// (shortest round-trip digits; positional from 1e-4 up to 1e16, else
+// scientific with a two-digit exponent; "1000.0", "1e+16", "inf").
+func pythonNumber(lit string) string {
+	if !strings.ContainsAny(lit, ".eE") {
+		var n big.Int
+		if _, ok := n.SetString(lit, 10); ok {
+			return n.String()
+		}
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil && !math.IsInf(f, 0) {
+		return lit
+	}
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	sign := ""
+	if math.Signbit(f) {
+		sign, f = "-", -f
+	}
+	// Shortest digits and decimal exponent: d.ddde±X.
+	mant, expStr, _ := strings.Cut(strconv.FormatFloat(f, 'e', -1, 64), "e")
+	exp, _ := strconv.Atoi(expStr)
+	digits := strings.Replace(mant, ".", "", 1)
+	if f == 0 {
+		return sign + "0.0"
+	}
+	if exp < -4 || exp >= 16 {
+		m := digits[:1]
+		if len(digits) > 1 {
+			m += "." + digits[1:]
+		}
+		es := "+"
+		if exp < 0 {
+			es, exp = "-", -exp
+		}
+		return fmt.Sprintf("%s%se%s%02d", sign, m, es, exp)
+	}
+	if exp < 0 {
+		return sign + "0." + strings.Repeat("0", -exp-1) + digits
+	}
+	if len(digits) <= exp+1 {
+		return sign + digits + strings.Repeat("0", exp+1-len(digits)) + ".0"
+	}
+	return sign + digits[:exp+1] + "." + digits[exp+1:]
+}
+
+// optString turns an Opt[text] into an Opt[string].
+func optString(o httpapi.Opt[text]) httpapi.Opt[string] {
+	return httpapi.Opt[string]{Set: o.Set, Null: o.Null, Value: string(o.Value)}
 }
 
 // wireField maps one of Truv's body keys to the core.
@@ -107,22 +200,22 @@ type wireField struct {
 // the order of invalid-params entries.
 var wireFields = []wireField{
 	{"external_user_id", directory.FieldExternalID,
-		func(b *userBody) httpapi.Opt[string] { return b.ExternalUserID },
+		func(b *userBody) httpapi.Opt[string] { return optString(b.ExternalUserID) },
 		func(u *directory.User, v string) { u.ExternalID = v }},
 	{"first_name", directory.FieldFirstName,
-		func(b *userBody) httpapi.Opt[string] { return b.FirstName },
+		func(b *userBody) httpapi.Opt[string] { return optString(b.FirstName) },
 		func(u *directory.User, v string) { u.FirstName = v }},
 	{"last_name", directory.FieldLastName,
-		func(b *userBody) httpapi.Opt[string] { return b.LastName },
+		func(b *userBody) httpapi.Opt[string] { return optString(b.LastName) },
 		func(u *directory.User, v string) { u.LastName = v }},
 	{"email", directory.FieldEmail,
-		func(b *userBody) httpapi.Opt[string] { return b.Email },
+		func(b *userBody) httpapi.Opt[string] { return optString(b.Email) },
 		func(u *directory.User, v string) { u.Email = v }},
 	{"phone", directory.FieldPhone,
-		func(b *userBody) httpapi.Opt[string] { return b.Phone },
+		func(b *userBody) httpapi.Opt[string] { return optString(b.Phone) },
 		func(u *directory.User, v string) { u.Phone = v }},
 	{"ssn", directory.FieldSSN,
-		func(b *userBody) httpapi.Opt[string] { return b.SSN },
+		func(b *userBody) httpapi.Opt[string] { return optString(b.SSN) },
 		func(u *directory.User, v string) { u.SSN = secret.Value(v) }},
 }
 
@@ -208,22 +301,18 @@ func wireOrder(name string) int {
 // errNullBody is a body that is the JSON literal null.
 var errNullBody = errors.New("request body is null")
 
-// decodeBody reads a create or update body. It follows DRF: a non-JSON
-// Content-Type is 415 (a missing one is accepted), an empty body is an
-// empty object (so a POST without a body lists every required field), and
-// anything else must be one JSON object of at most maxBody bytes.
-func decodeBody(w http.ResponseWriter, r *http.Request, dst *userBody) error {
+// decodeBody reads a create, update or bridge token body into dst. It
+// follows DRF: a non-JSON Content-Type is 415 (a missing one is accepted),
+// an empty body is an empty object (so a POST without a body lists every
+// required field), and anything else must be one JSON object of at most
+// maxBody bytes.
+func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
 	if !httpapi.IsJSONContentType(r.Header.Get("Content-Type")) {
 		return &httpapi.DecodeError{Status: http.StatusUnsupportedMediaType, Msg: "Content-Type must be application/json"}
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	raw, err := httpapi.ReadBody(w, r, maxBody)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &httpapi.DecodeError{Status: http.StatusRequestEntityTooLarge,
-				Msg: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), Err: err}
-		}
-		return &httpapi.DecodeError{Status: http.StatusBadRequest, Msg: "could not read the request body", Err: err}
+		return err
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
