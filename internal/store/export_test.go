@@ -8,9 +8,41 @@ import (
 
 // ExecForTest runs a statement on the writer, for tests that must reach
 // under the API (a future schema version, a WAL checkpoint).
-func ExecForTest(ctx context.Context, s *Store, query string) error {
-	_, err := s.w.ExecContext(ctx, query)
+func ExecForTest(ctx context.Context, s *Store, query string, args ...any) error {
+	_, err := s.w.ExecContext(ctx, query, args...)
 	return err
+}
+
+// MigrateToForTest applies the migrations up to and including version to.
+func MigrateToForTest(ctx context.Context, s *Store, to int) (int, error) {
+	return s.migrateTo(ctx, to)
+}
+
+// QueryStringsForTest runs a query on the read pool and returns its rows,
+// each column scanned as text.
+func QueryStringsForTest(ctx context.Context, s *Store, query string, args ...any) ([][]string, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out [][]string
+	for rows.Next() {
+		row := make([]string, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range row {
+			ptrs[i] = &row[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
 }
 
 // PragmaForTest reads a SQLite pragma on the writer or on the read pool.
