@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -243,5 +244,73 @@ func testListGroups(t *testing.T, s d.Store) {
 	page, err = s.ListGroups(ctx, tn.ID, d.GroupQuery{Filter: eq(d.FieldDisplayName, "Builders"), NoMembers: true})
 	if err != nil || len(page.Groups) != 1 || len(page.Groups[0].Members) != 0 {
 		t.Errorf("ListGroups with NoMembers: got %+v, %v, want one group without members", page, err)
+	}
+}
+
+// wantNameConflict checks that err is a display-name *ConflictError held
+// by holder.
+func wantNameConflict(t *testing.T, what string, err error, norm, holder string) {
+	t.Helper()
+	var ce *d.ConflictError
+	if !errors.Is(err, d.ErrConflict) || !errors.As(err, &ce) {
+		t.Fatalf("%s: got err %v, want a *ConflictError", what, err)
+	}
+	if ce.Field != d.FieldDisplayName || ce.Value != norm || ce.ExistingID != holder {
+		t.Errorf("%s: got conflict on %s %q held by %q, want %s %q held by %q", what, ce.Field, ce.Value, ce.ExistingID, d.FieldDisplayName, norm, holder)
+	}
+}
+
+// testGroupNameUnique: display names are unique per tenant, compared
+// lower-cased, on create and on rename; a group keeps its own name in any
+// case, and a freed name can be taken again.
+func testGroupNameUnique(t *testing.T, s d.Store) {
+	ctx := t.Context()
+	tn := mustTenant(t, s, "acme")
+	other := mustTenant(t, s, "other")
+	ann := mustCreate(t, s, newUser(tn.ID, "ann", ""))
+	admins := newGroup(tn.ID, "Admins", ann)
+	if err := s.CreateGroup(ctx, admins); err != nil {
+		t.Fatalf("CreateGroup: %v", err)
+	}
+
+	dup := newGroup(tn.ID, "ADMINS", ann)
+	wantNameConflict(t, "CreateGroup(ADMINS)", s.CreateGroup(ctx, dup), "admins", admins.ID)
+	_, err := s.GetGroup(ctx, tn.ID, dup.ID)
+	wantErr(t, "GetGroup of the rejected group", err, d.ErrNotFound)
+	if err := s.CreateGroup(ctx, newGroup(other.ID, "admins")); err != nil {
+		t.Errorf("CreateGroup(admins) in another tenant: %v", err)
+	}
+
+	ops := newGroup(tn.ID, "Ops")
+	if err := s.CreateGroup(ctx, ops); err != nil {
+		t.Fatalf("CreateGroup(Ops): %v", err)
+	}
+	rename := *ops
+	rename.DisplayName, rename.Version, rename.UpdatedAt = "aDMINs", 2, stamp()
+	wantNameConflict(t, "UpdateGroup(Ops → aDMINs)", s.UpdateGroup(ctx, &rename, 1), "admins", admins.ID)
+	if got, err := s.GetGroup(ctx, tn.ID, ops.ID); err != nil || got.DisplayName != "Ops" || got.Version != 1 {
+		t.Errorf("Ops after a conflicting rename: got %+v, %v, want unchanged", got, err)
+	}
+	// The transaction is still usable after the conflict: a write in it
+	// that follows must land (on SQLite it may share a group commit).
+	rename.DisplayName = "Operations"
+	if err := s.UpdateGroup(ctx, &rename, 1); err != nil {
+		t.Fatalf("UpdateGroup(Ops → Operations): %v", err)
+	}
+
+	self := *admins
+	self.DisplayName, self.Version, self.UpdatedAt = "ADMINS", 2, stamp()
+	if err := s.UpdateGroup(ctx, &self, 1); err != nil {
+		t.Fatalf("UpdateGroup of a group to its own name in another case: %v", err)
+	}
+	if got, _ := s.GetGroup(ctx, tn.ID, admins.ID); got.DisplayName != "ADMINS" {
+		t.Errorf("after the case change: got %q, want ADMINS", got.DisplayName)
+	}
+
+	if err := s.DeleteGroup(ctx, tn.ID, admins.ID, 0); err != nil {
+		t.Fatalf("DeleteGroup: %v", err)
+	}
+	if err := s.CreateGroup(ctx, newGroup(tn.ID, "admins")); err != nil {
+		t.Errorf("CreateGroup of a freed name: %v", err)
 	}
 }

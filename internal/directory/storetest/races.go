@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -99,5 +100,57 @@ func testRaceSwapClaims(t *testing.T, s d.Store) {
 				t.Fatalf("claim of %s's e-mail %s: got %v, %v, want held by %s", u.Username, u.EmailNorm, holder, err, id)
 			}
 		}
+	}
+}
+
+// testRaceGroupName: concurrent creates of one display name, spelled in
+// different cases. The unique index lets exactly one through, and every
+// loser is told which group holds the name.
+func testRaceGroupName(t *testing.T, s d.Store) {
+	const n = 20
+	tn := mustTenant(t, s, "acme")
+	groups := make([]*d.Group, n)
+	errs := make([]error, n)
+	for i := range groups {
+		// Each spelling upper-cases the letters of one bit pattern.
+		name := []byte("engineering")
+		for j := range name {
+			if i>>(j%5)&1 == 1 {
+				name[j] -= 'a' - 'A'
+			}
+		}
+		groups[i] = newGroup(tn.ID, string(name))
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = s.CreateGroup(t.Context(), groups[i])
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			if winner >= 0 {
+				t.Fatalf("groups %q and %q both created", groups[winner].DisplayName, groups[i].DisplayName)
+			}
+			winner = i
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no group was created; first error: %v", errs[0])
+	}
+	for i, err := range errs {
+		if i != winner {
+			wantNameConflict(t, fmt.Sprintf("loser %d", i), err, "engineering", groups[winner].ID)
+		}
+	}
+	page, err := s.ListGroups(t.Context(), tn.ID, d.GroupQuery{Total: true})
+	if err != nil || page.Total != 1 || page.Groups[0].ID != groups[winner].ID {
+		t.Errorf("after the race: got %+v (err %v), want only the winner", page, err)
 	}
 }

@@ -40,6 +40,16 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"ListGroups", testListGroups},
 		{"RaceSameEmail", testRaceSameEmail},
 		{"RaceSwapClaims", testRaceSwapClaims},
+		{"ValuesRoundTrip", testValuesRoundTrip},
+		{"ValuesUpdate", testValuesUpdate},
+		{"ValuesDelete", testValuesDelete},
+		{"ValuesTenantIsolation", testValuesTenantIsolation},
+		{"ValueFilters", testValueFilters},
+		{"InvalidValueFilters", testInvalidValueFilters},
+		{"ExtrasFilters", testExtrasFilters},
+		{"ExtrasSort", testExtrasSort},
+		{"GroupNameUnique", testGroupNameUnique},
+		{"RaceGroupName", testRaceGroupName},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
