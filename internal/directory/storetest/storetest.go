@@ -360,7 +360,7 @@ func testTokens(t *testing.T, s directory.Store) {
 	}
 }
 
-// fullUser sets every field of the model.
+// fullUser sets every field of the model, every value list included.
 func fullUser(tenantID string) *directory.User {
 	return newUser(tenantID, "Ann.Lee", "Ann.Lee@Example.COM", func(u *directory.User) {
 		u.ExternalID, u.ExternalSource = "ext-1", "hr"
@@ -377,6 +377,7 @@ func fullUser(tenantID string) *directory.User {
 		}
 		u.Attributes = []directory.Attribute{{Name: "team", Value: "blue"}, {Name: "floor", Value: "3"}}
 		u.Extras = map[string]string{"tosAnswer": "yes", "walletAddress": "0xabc", "quote": `"x" & <y>`}
+		u.Values = richValues() // in step with Email, Phone, Mobile and Address
 		u.PartnerCode = "PC7K2M9Q"
 		u.Version = 1
 	})

@@ -24,8 +24,8 @@ func certificate(n int, tail string) string {
 }
 
 // richValues is every multi-valued attribute with several values, as a
-// SCIM client sends them, in step with the single-valued fields set by
-// richUser.
+// SCIM client sends them, in step with the single-valued fields of
+// fullUser.
 func richValues() map[d.ValueKind][]d.Value {
 	return map[d.ValueKind][]d.Value{
 		d.KindEmail: {
@@ -52,19 +52,11 @@ func richValues() map[d.ValueKind][]d.Value {
 	}
 }
 
-// richUser is fullUser with every value list filled.
-func richUser(tenantID string) *d.User {
-	u := fullUser(tenantID)
-	u.Values = richValues()
-	u.Email, u.Phone, u.Mobile = "Ann.Lee@Example.COM", "+1 (415) 555-0100", "415 555 0199"
-	fix(u)
-	return u
-}
 
 func testValuesRoundTrip(t *testing.T, s d.Store) {
 	ctx := t.Context()
 	tn := mustTenant(t, s, "acme")
-	want := mustCreate(t, s, richUser(tn.ID))
+	want := mustCreate(t, s, fullUser(tn.ID))
 	check := func(what string, got *d.User) {
 		t.Helper()
 		if d := userDiff(got, want); d != "" {
@@ -113,7 +105,7 @@ func testValuesRoundTrip(t *testing.T, s d.Store) {
 func testValuesUpdate(t *testing.T, s d.Store) {
 	ctx := t.Context()
 	tn := mustTenant(t, s, "acme")
-	u := mustCreate(t, s, richUser(tn.ID))
+	u := mustCreate(t, s, fullUser(tn.ID))
 
 	// Reorder, drop, edit and add values; drop whole kinds.
 	v2 := u.Clone()
@@ -173,7 +165,7 @@ func testValuesUpdate(t *testing.T, s d.Store) {
 func testValuesDelete(t *testing.T, s d.Store) {
 	ctx := t.Context()
 	tn := mustTenant(t, s, "acme")
-	u := mustCreate(t, s, richUser(tn.ID))
+	u := mustCreate(t, s, fullUser(tn.ID))
 	if err := s.DeleteUser(ctx, tn.ID, u.ID, 0); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
