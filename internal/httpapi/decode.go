@@ -77,6 +77,11 @@ func Unmarshal(raw []byte, dst any, rejectUnknown bool) error {
 	if !utf8.Valid(raw) {
 		return &DecodeError{Status: http.StatusBadRequest, Msg: "request body is not valid UTF-8"}
 	}
+	// encoding/json turns an unpaired \ud800-\udfff escape into U+FFFD
+	// too: two different names would be stored as one.
+	if loneSurrogate(raw) {
+		return &DecodeError{Status: http.StatusBadRequest, Msg: "request body holds an unpaired UTF-16 surrogate escape (\\ud800 to \\udfff)"}
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if rejectUnknown {
 		dec.DisallowUnknownFields()
@@ -88,6 +93,73 @@ func Unmarshal(raw []byte, dst any, rejectUnknown bool) error {
 		return &DecodeError{Status: http.StatusBadRequest, Msg: "request body must hold exactly one JSON value", Err: err}
 	}
 	return nil
+}
+
+// loneSurrogate reports whether a JSON text holds a \u escape of a UTF-16
+// surrogate that is not a high surrogate directly followed by an escaped
+// low one. It only looks inside strings and skips other escapes, so "\\u"
+// (an escaped backslash, then "u") is not an escape.
+func loneSurrogate(raw []byte) bool {
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if !inString {
+			inString = c == '"'
+			continue
+		}
+		switch c {
+		case '"':
+			inString = false
+		case '\\':
+			if i+1 >= len(raw) {
+				return false // malformed; the decoder reports it
+			}
+			if raw[i+1] != 'u' {
+				i++ // skip the escaped character
+				continue
+			}
+			r, ok := hex4(raw, i+2)
+			if !ok {
+				return false // malformed; the decoder reports it
+			}
+			i += 5
+			switch {
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return true // a low surrogate with no high one before it
+			case r >= 0xD800 && r <= 0xDBFF:
+				if i+2 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+					return true
+				}
+				lo, ok := hex4(raw, i+3)
+				if !ok || lo < 0xDC00 || lo > 0xDFFF {
+					return true
+				}
+				i += 6
+			}
+		}
+	}
+	return false
+}
+
+// hex4 reads four hex digits at raw[i:].
+func hex4(raw []byte, i int) (rune, bool) {
+	if i+4 > len(raw) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range raw[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 func describeJSONError(err error) *DecodeError {
