@@ -12,8 +12,12 @@ type Router interface {
 }
 
 // trimTrailingSlash returns r with the trailing slash of its path removed
-// when that path is served by a route of its own and the slashed path only
-// by a catch-all ("/api/web/", "/") or by nothing. Otherwise it returns r.
+// when the slashed path is served only by a catch-all ("/api/web/", "/")
+// or by nothing, and the path without the slash by a route of its own or
+// by that same catch-all (which then sees the path without the slash, as
+// it would from a client that sent none: SCIM's catch-all matches resource
+// names case-insensitively, "/scim/v2/users/" among them). Otherwise it
+// returns r.
 //
 // Vendors and their clients disagree about trailing slashes: Truv's paths
 // end in one, Entrust's, CL2C's, Ownli's and SCIM's do not, and generated
@@ -28,8 +32,9 @@ func trimTrailingSlash(rt Router, r *http.Request) *http.Request {
 	if len(p) < 2 || !strings.HasSuffix(p, "/") {
 		return r
 	}
-	if _, pattern := rt.Handler(r); pattern != "" && !isCatchAll(pattern) {
-		return r
+	_, slashed := rt.Handler(r)
+	if slashed != "" && (!isCatchAll(slashed) || patternPath(slashed) == p) {
+		return r // a route of its own, or the root of a subtree route ("/v1/users/")
 	}
 	r2 := new(http.Request)
 	*r2 = *r
@@ -37,10 +42,19 @@ func trimTrailingSlash(rt Router, r *http.Request) *http.Request {
 	u.Path = strings.TrimSuffix(p, "/")
 	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
 	r2.URL = &u
-	if _, pattern := rt.Handler(r2); pattern == "" || isCatchAll(pattern) {
+	if _, pattern := rt.Handler(r2); pattern == "" || isCatchAll(pattern) && pattern != slashed {
 		return r
 	}
 	return r2
+}
+
+// patternPath returns the path of a ServeMux pattern, without its method
+// and host.
+func patternPath(pattern string) string {
+	if i := strings.IndexByte(pattern, '/'); i >= 0 {
+		return pattern[i:]
+	}
+	return pattern
 }
 
 // isCatchAll reports whether a ServeMux pattern ("[METHOD ][HOST]/PATH")

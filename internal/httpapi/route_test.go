@@ -35,11 +35,12 @@ func TestTrailingSlash(t *testing.T) {
 		{"POST", "/api/users/", "create /api/users "},
 		{"GET", "/api/users/abc/", "get /api/users/abc abc"},
 		{"DELETE", "/api/users/abc/", "405 /api/users/abc abc"},
-		{"GET", "/api/nothing/", "api-404 /api/nothing/ "},
+		{"GET", "/api/nothing/", "api-404 /api/nothing "}, // the same catch-all, without the slash
+		{"GET", "/api/a/b/", "api-404 /api/a/b "},
 		{"GET", "/api/", "api-404 /api/ "},
 		{"GET", "/v1/users/", "truv-list /v1/users/ "},
 		{"GET", "/v1/users", "truv-list-noslash /v1/users "},
-		{"GET", "/elsewhere/", "root-404 /elsewhere/ "},
+		{"GET", "/elsewhere/", "root-404 /elsewhere "},
 		{"GET", "/", "root-404 / "},
 	}
 	for _, tt := range tests {
