@@ -24,7 +24,7 @@ const requestID = "cl2c-test-request"
 func newEnv(t testing.TB, backend string) *apitest.Env {
 	t.Helper()
 	return apitest.New(t, backend, func(mux *http.ServeMux, svc *directory.Service) {
-		cl2c.New(svc, cl2c.Options{}).Register(mux)
+		cl2c.New(svc).Register(mux)
 	})
 }
 
@@ -217,8 +217,6 @@ func TestErrors(t *testing.T) {
 			{"create_missing_fields", "POST", "/v1/cl2c/user", `{}`, nil, 400},
 			{"create_null_fields", "POST", "/v1/cl2c/user",
 				`{"firstName":null,"lastName":"  ","email":"a@example.com","userName":"nulls"}`, nil, 400},
-			{"create_invalid_email_phone", "POST", "/v1/cl2c/user",
-				`{"firstName":"A","lastName":"B","email":"not-an-email","userName":"bad","phoneNumber":"555-1234"}`, nil, 400},
 			{"create_too_long", "POST", "/v1/cl2c/user",
 				`{"firstName":"` + strings.Repeat("x", 300) + `","lastName":"B","email":"long@example.com","userName":"long"}`, nil, 400},
 			{"create_control_char", "POST", "/v1/cl2c/user",
@@ -232,7 +230,7 @@ func TestErrors(t *testing.T) {
 				`{"firstName":"A","lastName":"B","email":"t@example.com","userName":"trail"} {}`, nil, 400},
 			{"create_text_plain", "POST", "/v1/cl2c/user", seedExample, []string{"Content-Type", "text/plain"}, 415},
 			{"update_missing_id", "PUT", "/v1/cl2c/user", `{"firstName":"A"}`, nil, 400},
-			{"update_invalid_id", "PUT", "/v1/cl2c/user", `{"id":"42","phoneNumber":"12"}`, nil, 400},
+			{"update_invalid_id", "PUT", "/v1/cl2c/user", `{"id":"42","lastName":""}`, nil, 400},
 			{"update_clear_name", "PUT", "/v1/cl2c/user", `{"id":"` + johnID + `","lastName":null}`, nil, 400},
 			{"update_wrong_type", "PUT", "/v1/cl2c/user", `{"id":"` + johnID + `","firstName":["A"]}`, nil, 400},
 			{"list_bad_paging", "GET", "/v1/cl2c/users?pageNumber=0&pageSize=abc", "", nil, 400},
@@ -262,7 +260,7 @@ func TestErrors(t *testing.T) {
 			{"method_not_allowed_users", "POST", "/v1/cl2c/users", seedExample, nil, 405},
 			{"method_not_allowed_user_id", "PATCH", "/v1/cl2c/users/" + johnID, `{}`, nil, 405},
 			{"unknown_route", "GET", "/v1/cl2c/accounts", "", nil, 404},
-			{"trailing_slash", "GET", "/v1/cl2c/users/" + johnID + "/", "", nil, 404},
+			{"unknown_route_slash", "GET", "/v1/cl2c/accounts/", "", nil, 404},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -419,8 +417,6 @@ func TestHostileInputs(t *testing.T) {
 			Header: map[string]string{"Content-Type": "multipart/form-data; boundary=x"}}},
 		{"bad content type", apitest.Request{Method: "POST", Path: "/v1/cl2c/user", Body: seedExample,
 			Header: map[string]string{"Content-Type": "application/json; charset"}}},
-		{"bad phones", apitest.Request{Method: "POST", Path: "/v1/cl2c/user",
-			Body: `{"firstName":"A","lastName":"B","email":"p@example.com","userName":"phone","phoneNumber":"+1 (555) 666-7777"}`}},
 		{"phone injection", apitest.Request{Method: "POST", Path: "/v1/cl2c/user",
 			Body: `{"firstName":"A","lastName":"B","email":"p@example.com","userName":"phone","phoneNumber":"+15556667777\r\nX: y"}`}},
 		{"email with newline", apitest.Request{Method: "POST", Path: "/v1/cl2c/user",
@@ -456,13 +452,11 @@ func assertCL2CError(t *testing.T, resp *apitest.Response) {
 	}
 	m := resp.Map(t)
 	switch ct := resp.Header.Get("Content-Type"); ct {
-	case "application/problem+json":
-		if resp.Status != 400 || m["errors"] == nil || m["traceId"] == nil {
-			t.Fatalf("problem body: %d %s", resp.Status, resp.Body)
-		}
 	case "application/json":
-		if m["statusCode"] != float64(resp.Status) || m["errorId"] == "" || m["messages"] == nil {
-			t.Fatalf("error result body: %d %s", resp.Status, resp.Body)
+		problem := resp.Status == 400 && m["errors"] != nil && m["traceId"] != nil
+		result := m["statusCode"] == float64(resp.Status) && m["errorId"] != "" && m["messages"] != nil
+		if !problem && !result {
+			t.Fatalf("neither a problem nor an error result: %d %s", resp.Status, resp.Body)
 		}
 	default:
 		t.Fatalf("content type %q", ct)
@@ -565,14 +559,15 @@ func TestCreateRules(t *testing.T) {
 		{"no phone", map[string]string{"phoneNumber": ""}, nil},
 		{"blank names", map[string]string{"firstName": " ", "lastName": ""}, []string{"firstName", "lastName"}},
 		{"all missing", map[string]string{"firstName": "", "lastName": "", "email": "", "userName": "", "phoneNumber": ""}, []string{"email", "firstName", "lastName", "userName"}},
-		{"bad email", map[string]string{"email": "john"}, []string{"email"}},
-		{"display-name email", map[string]string{"email": "John <john@example.com>"}, []string{"email"}},
-		{"national phone", map[string]string{"phoneNumber": "555-666-7777"}, []string{"phoneNumber"}},
-		{"short phone", map[string]string{"phoneNumber": "+1234567"}, []string{"phoneNumber"}},
-		{"long phone", map[string]string{"phoneNumber": "+1234567890123456"}, []string{"phoneNumber"}},
-		{"letters phone", map[string]string{"phoneNumber": "+1555CALLNOW"}, []string{"phoneNumber"}},
-		{"zero country", map[string]string{"phoneNumber": "+01234567890"}, []string{"phoneNumber"}},
-		{"every problem at once", map[string]string{"email": "x", "firstName": "", "phoneNumber": "123"}, []string{"email", "firstName", "phoneNumber"}},
+		// The vendor documents no format, and its own examples send
+		// "string" and "+1234567890": none is checked.
+		{"email without domain", map[string]string{"email": "john"}, nil},
+		{"display-name email", map[string]string{"email": "John <john@example.com>"}, nil},
+		{"national phone", map[string]string{"phoneNumber": "555-666-7777"}, nil},
+		{"short phone", map[string]string{"phoneNumber": "+1234567"}, nil},
+		{"letters phone", map[string]string{"phoneNumber": "+1555CALLNOW"}, nil},
+		{"too long phone", map[string]string{"phoneNumber": strings.Repeat("5", 40)}, []string{"phoneNumber"}},
+		{"every problem at once", map[string]string{"firstName": "", "phoneNumber": strings.Repeat("5", 40), "lastName": "a\u0007"}, []string{"firstName", "lastName", "phoneNumber"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -582,6 +577,7 @@ func TestCreateRules(t *testing.T) {
 			}
 			body["userName"] = fmt.Sprintf("user%d", i) // each successful case creates a user
 			body["email"] = fmt.Sprintf("u%d@example.com", i)
+			body["phoneNumber"] = fmt.Sprintf("+1555666%04d", i)
 			for k, v := range tt.set {
 				if v == "" {
 					delete(body, k)

@@ -13,7 +13,8 @@ import (
 )
 
 // The vendor documents two error bodies. This is the 400 one, ASP.NET
-// Core's ValidationProblemDetails (RFC 7807):
+// Core's ValidationProblemDetails (RFC 7807), which the vendor documents as
+// "Error (400) Content Type: application/json":
 //
 //	{"type":"string","title":"string","status":400,"detail":"string","instance":"string",
 //	 "errors":{"fieldName":["Error message 1","Error message 2"]}}
@@ -42,9 +43,12 @@ type errorResult struct {
 }
 
 const (
-	problemType    = "https://tools.ietf.org/html/rfc9110#section-15.5.1"
-	problemTitle   = "One or more validation errors occurred."
-	problemCType   = "application/problem+json"
+	problemType  = "https://tools.ietf.org/html/rfc9110#section-15.5.1"
+	problemTitle = "One or more validation errors occurred."
+	// problemCType is the vendor's documented type of its 400 body
+	// (ASP.NET would send application/problem+json; the vendor's page says
+	// application/json, and a client may check it).
+	problemCType   = "application/json"
 	supportMessage = "Provide the ErrorId to the support team for further analysis."
 )
 
@@ -174,10 +178,6 @@ func fieldMessage(fe directory.FieldError) string {
 		return fmt.Sprintf("'%s' is not allowed.", wf.display)
 	}
 	switch fe.Field {
-	case directory.FieldEmail:
-		return "'Email' is not a valid email address."
-	case directory.FieldPhone:
-		return "'Phone Number' must be in E.164 format, e.g. +15556667777."
 	case directory.FieldID:
 		return "'Id' must be a valid UUID."
 	}

@@ -35,13 +35,19 @@ type updateBody struct {
 }
 
 // userJSON is the documented user object (create, update, get, delete).
-// Values Roster does not know are null (strings) or false (booleans).
+// userName, firstName, lastName and email, which a CL2C create requires,
+// are always strings: "" for a user another dialect created without one
+// (a client that created its users here has never seen them null). No
+// other field stands in for a missing userName: the e-mail is a contact,
+// not a login name, and is not unique under every tenant policy. The
+// optional values Roster does not know are null (strings) or false
+// (booleans).
 type userJSON struct {
 	ID             string  `json:"id"`
-	UserName       *string `json:"userName"`
-	FirstName      *string `json:"firstName"`
-	LastName       *string `json:"lastName"`
-	Email          *string `json:"email"`
+	UserName       string  `json:"userName"`
+	FirstName      string  `json:"firstName"`
+	LastName       string  `json:"lastName"`
+	Email          string  `json:"email"`
 	EmailConfirmed bool    `json:"emailConfirmed"`
 	Authenticated  bool    `json:"authenticated"`
 	AuthValidUpto  *string `json:"authValidUpto"`
@@ -54,10 +60,10 @@ type userJSON struct {
 // object without authValidUpto and authLocation.
 type listItemJSON struct {
 	ID             string  `json:"id"`
-	UserName       *string `json:"userName"`
-	FirstName      *string `json:"firstName"`
-	LastName       *string `json:"lastName"`
-	Email          *string `json:"email"`
+	UserName       string  `json:"userName"`
+	FirstName      string  `json:"firstName"`
+	LastName       string  `json:"lastName"`
+	Email          string  `json:"email"`
 	EmailConfirmed bool    `json:"emailConfirmed"`
 	Authenticated  bool    `json:"authenticated"`
 	PhoneNumber    *string `json:"phoneNumber"`
@@ -69,10 +75,10 @@ type listItemJSON struct {
 func toUser(u *directory.User) userJSON {
 	return userJSON{
 		ID:             u.ID,
-		UserName:       httpapi.NullIfEmpty(u.Username),
-		FirstName:      httpapi.NullIfEmpty(u.FirstName),
-		LastName:       httpapi.NullIfEmpty(u.LastName),
-		Email:          httpapi.NullIfEmpty(u.Email),
+		UserName:       u.Username,
+		FirstName:      u.FirstName,
+		LastName:       u.LastName,
+		Email:          u.Email,
 		EmailConfirmed: u.EmailVerified,
 		AuthLocation:   httpapi.NullIfEmpty(u.Extras[extraAuthLocation]),
 		PhoneNumber:    httpapi.NullIfEmpty(u.Phone),
@@ -84,30 +90,30 @@ func toUser(u *directory.User) userJSON {
 func toListItem(u *directory.User) listItemJSON {
 	return listItemJSON{
 		ID:             u.ID,
-		UserName:       httpapi.NullIfEmpty(u.Username),
-		FirstName:      httpapi.NullIfEmpty(u.FirstName),
-		LastName:       httpapi.NullIfEmpty(u.LastName),
-		Email:          httpapi.NullIfEmpty(u.Email),
+		UserName:       u.Username,
+		FirstName:      u.FirstName,
+		LastName:       u.LastName,
+		Email:          u.Email,
 		EmailConfirmed: u.EmailVerified,
 		PhoneNumber:    httpapi.NullIfEmpty(u.Phone),
 		WalletAddress:  httpapi.NullIfEmpty(u.Extras[extraWalletAddress]),
 	}
 }
 
-// createRules are what a CL2C create must satisfy. The phone is checked
-// for E.164 form only: the vendor's own create example sends "+1234567890",
-// which is not a possible number (a North American number has ten digits
-// after the +1), and a request the vendor documents as valid must succeed.
+// createRules are what a CL2C create must satisfy: the four values the
+// vendor calls "essential" are required, and no format is checked. The
+// vendor documents none (every field is "string"), and its own "Example
+// Request Body" sends "string" for each of them, e-mail and phone number
+// included; a request the vendor shows as valid must succeed. The core
+// still refuses control characters and over-long values, and normalises a
+// copy of the e-mail and phone for uniqueness.
 var createRules = directory.Rules{
 	Required: []directory.Field{directory.FieldEmail, directory.FieldUsername, directory.FieldFirstName, directory.FieldLastName},
-	Checks:   directory.CheckEmail | directory.CheckPhoneFormat,
 }
 
-// updateRules: the names stay required when an update changes them, and a
-// changed phone is checked as on create.
+// updateRules: the names stay required when an update changes them.
 var updateRules = directory.Rules{
 	Required: []directory.Field{directory.FieldFirstName, directory.FieldLastName},
-	Checks:   directory.CheckPhoneFormat,
 }
 
 // toCore returns the core user a create body describes; the core checks it
@@ -123,9 +129,8 @@ func (b *createBody) toCore() *directory.User {
 }
 
 // check reports the CL2C rule violations of an update body before the user
-// is looked up: a missing or malformed id, a cleared name, and (through
-// the core's checks) a malformed phone, all in one 400 as the vendor's
-// FluentValidation would. It returns the canonical id.
+// is looked up: a missing or malformed id and a cleared name, all in one
+// 400 as the vendor's FluentValidation would. It returns the canonical id.
 func (b *updateBody) check() (string, error) {
 	ve := &directory.ValidationError{}
 	id, ok := "", false
@@ -142,9 +147,6 @@ func (b *updateBody) check() (string, error) {
 	}
 	if b.LastName.Set && strings.TrimSpace(b.LastName.Value) == "" {
 		ve.Errors = append(ve.Errors, directory.FieldError{Field: directory.FieldLastName, Code: directory.CodeRequired})
-	}
-	if b.PhoneNumber.Set {
-		ve.Errors = append(ve.Errors, updateRules.Check(&directory.User{Phone: b.PhoneNumber.Value}, directory.FieldPhone)...)
 	}
 	if len(ve.Errors) > 0 {
 		return "", ve
