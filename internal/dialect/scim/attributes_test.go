@@ -767,22 +767,8 @@ func TestUserFilterEveryAttribute(t *testing.T) {
 		add("groups pr", `groups pr`, ab)
 		add("groups eq (no sub-attribute: value)", `groups eq "`+sales+`"`, B)
 		add("groups.value eq", `groups.value eq "`+eng+`"`, ab)
-		add("groups.value ne (any group differs)", notDave(`groups.value ne "`+sales+`"`), ab)
-		add("groups.value sw", `groups.value sw "`+sales[:len(sales)-4]+`"`, B)
-		add("groups.value ew", `groups.value ew "`+sales[len(sales)-12:]+`"`, B)
-		add("groups.value co", `groups.value co "`+sales[len(sales)-16:len(sales)-4]+`"`, B)
 		add("groups.value pr", `groups.value pr`, ab)
 		add("groups[value eq]", `groups[value eq "`+sales+`"]`, B)
-		add("groups.display eq", `groups.display eq "sales"`, B)
-		add("groups.display ne", notDave(`groups.display ne "Engineering"`), B)
-		add("groups.display co", `groups.display co "ngin"`, ab)
-		add("groups.display sw", `groups.display sw "sa"`, B)
-		add("groups.display ew", `groups.display ew "ing"`, ab)
-		add("groups.display gt", `groups.display gt "Engineering"`, B)
-		add("groups.display ge", `groups.display ge "Engineering"`, ab)
-		add("groups.display lt", notDave(`groups.display lt "Sales"`), ab)
-		add("groups.display le", notDave(`groups.display le "Engineering"`), ab)
-		add("groups.display pr", `groups.display pr`, ab)
 		_ = D
 
 		for _, tc := range cases {
@@ -801,6 +787,12 @@ func TestUserFilterEveryAttribute(t *testing.T) {
 			`active gt false`, `active ge true`, `active lt true`, `active le false`,
 			`emails.primary gt false`, `roles.primary lt true`, `emails[primary ge true]`,
 			`x509Certificates.value gt "` + certA + `"`, `x509Certificates.value ge "a"`, `x509Certificates.value lt "a"`, `x509Certificates.value le "a"`,
+			// A user's groups are read-only references: eq and pr on
+			// their value (an opaque id) only, and no filter on their
+			// display name (filter /Groups by displayName instead);
+			// docs/scim.md says so.
+			`groups.value ne "x"`, `groups.value sw "x"`, `groups.value co "x"`, `groups.value ew "x"`,
+			`groups.display eq "sales"`, `groups.display pr`, `groups.display co "ngin"`,
 		} {
 			t.Run("400 invalidFilter: "+f, func(t *testing.T) {
 				scimErr(t, e.call("GET", "/Users?filter="+url.QueryEscape(f), ""), http.StatusBadRequest, "invalidFilter")

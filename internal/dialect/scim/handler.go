@@ -121,7 +121,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 var endpoints = []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig", "Bulk", "Me"}
 
 // canonicalPath returns p with its endpoint segment (and .search) spelt
-// canonically, when it names one in another case.
+// canonically, and without a trailing slash, when it names an endpoint.
 func canonicalPath(p string) (string, bool) {
 	rest, ok := strings.CutPrefix(p, basePath+"/")
 	if !ok {
@@ -134,10 +134,10 @@ func canonicalPath(p string) (string, bool) {
 				tail = ".search"
 			}
 			out := basePath + "/" + e
-			if tail != "" || strings.HasSuffix(rest, "/") {
+			if tail != "" {
 				out += "/" + tail
 			}
-			return out, true
+			return out, true // without a trailing slash: the routes have none
 		}
 	}
 	return "", false

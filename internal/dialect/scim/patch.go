@@ -332,7 +332,7 @@ func applyPath(rt *resourceType, rep map[string]any, op, path string, value any,
 			existing, _ := c[key].([]any)
 			c[key] = appendDistinct(existing, vals, t.def)
 		case t.def.Type == "complex":
-			o, ok := value.(map[string]any)
+			o, ok := complexValue(value, t.def).(map[string]any)
 			if !ok {
 				return badRequest(typeInvalidValue, "%s needs an object value", t.def.Name)
 			}
@@ -519,7 +519,7 @@ func asList(v any) []any {
 
 // appendDistinct adds vals to existing, skipping a value already there (by
 // its "value" sub-attribute), so adding a present group member is a no-op.
-// A new primary value clears primary on the others (RFC 7643 §2.4).
+// A new primary value takes primary from the others: see keepNewPrimary.
 func appendDistinct(existing, vals []any, def *attr) []any {
 	out := append([]any(nil), existing...)
 	for _, v := range vals {
@@ -532,15 +532,6 @@ func appendDistinct(existing, vals []any, def *attr) []any {
 					}
 				}
 				continue
-			}
-		}
-		if ok {
-			if b, err := toBool(o["primary"], ""); err == nil && b {
-				for _, e := range out {
-					if eo, ok := e.(map[string]any); ok {
-						delete(eo, "primary")
-					}
-				}
 			}
 		}
 		out = append(out, v)

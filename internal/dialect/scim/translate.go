@@ -479,6 +479,13 @@ func leafCompare(tg *filterTarget, op string, v any) (directory.Expr, error) {
 	if !ok {
 		return nil, errf("attribute %q expects a string, got %s", tg.name, describeValue(v))
 	}
+	if !always && (op == "ne" || op == "lt" || op == "le") {
+		// A user without the value has nothing to compare: it matches
+		// neither `title ne "x"` nor `title lt "x"` (an absent value is
+		// stored as "", which would otherwise match both); `not (title
+		// eq "x")` is how to include it.
+		return and(directory.Cmp{Field: f, Op: directory.OpPr}, directory.Cmp{Field: f, Op: directory.Op(op), Value: s, Fold: !tg.def.CaseExact}), nil
+	}
 	if tg.b.id && (op == "eq" || op == "ne") {
 		// Ids are UUIDs, shown dashed or as 32 hex digits: compare the
 		// canonical form, and decide here when it is not one.

@@ -136,6 +136,16 @@ func applyUser(m map[string]any, u *directory.User, allExt bool) error {
 	return nil
 }
 
+// complexValue reads a bare string sent for a complex attribute with a
+// value sub-attribute as that value: Entra ID sends the enterprise manager
+// as the manager's id alone.
+func complexValue(v any, def *attr) any {
+	if s, ok := v.(string); ok && def.sub("value") != nil {
+		return map[string]any{"value": s}
+	}
+	return v
+}
+
 func applyAttrs(u *directory.User, m map[string]any, attrs []*attr, prefix string) error {
 	for _, a := range attrs {
 		if a.Mutability == mutReadOnly {
@@ -152,7 +162,7 @@ func applyAttrs(u *directory.User, m map[string]any, attrs []*attr, prefix strin
 			continue
 		}
 		if a.Type == "complex" && !a.MultiValued {
-			obj, err := asObject(val, path)
+			obj, err := asObject(complexValue(val, a), path)
 			if err != nil {
 				return err
 			}
