@@ -2,6 +2,7 @@ package entrust
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -154,12 +155,63 @@ func (h *Handler) create(ctx context.Context, p directory.Principal, parms *user
 	if err := parms.apply(u); err != nil {
 		return nil, err
 	}
-	return h.svc.CreateUser(ctx, p, u, h.rules)
+	created, err := h.svc.CreateUser(ctx, p, u, h.rules)
+	if err != nil {
+		return nil, h.loginConflictFirst(ctx, p, u, "", err)
+	}
+	return created, nil
 }
 
 // update applies parms to the stored user id (a UUID).
 func (h *Handler) update(ctx context.Context, p directory.Principal, id string, parms *userParms) (*directory.User, error) {
-	return h.svc.UpdateUser(ctx, p, id, h.rules, 0, parms.apply)
+	var want *directory.User
+	u, err := h.svc.UpdateUser(ctx, p, id, h.rules, 0, func(u *directory.User) error {
+		if err := parms.apply(u); err != nil {
+			return err
+		}
+		want = u.Clone()
+		return nil
+	})
+	if err != nil && want != nil {
+		return nil, h.loginConflictFirst(ctx, p, want, want.ID, err)
+	}
+	return u, err
+}
+
+// loginConflictFirst reports a taken userId or alias in place of another
+// conflict of the same write. The store names whichever claim it meets
+// first, so a create whose userId and e-mail are both taken could come back
+// as duplicate_email; Entrust's contract puts the userId first ("The userId
+// must be unique with respect to aliases of this user and the userId and
+// aliases of all other users"), and e-mail uniqueness is only Roster's
+// tenant policy. The write has already failed and written nothing: the
+// lookups only choose which conflict to name. selfID is the user being
+// updated ("" on create), whose own logins are not a conflict.
+func (h *Handler) loginConflictFirst(ctx context.Context, p directory.Principal, u *directory.User, selfID string, err error) error {
+	var ce *directory.ConflictError
+	if !errors.As(err, &ce) || ce.Field == directory.FieldUsername || ce.Field == directory.FieldAlias {
+		return err
+	}
+	logins := []struct {
+		field directory.Field
+		value string
+	}{{directory.FieldUsername, u.Username}}
+	for _, a := range u.Aliases {
+		logins = append(logins, struct {
+			field directory.Field
+			value string
+		}{directory.FieldAlias, a.Value})
+	}
+	for _, l := range logins {
+		if strings.TrimSpace(l.value) == "" {
+			continue
+		}
+		holder, ferr := h.svc.FindUserByLogin(ctx, p, l.value)
+		if ferr == nil && holder.ID != selfID {
+			return &directory.ConflictError{Field: l.field, Value: strings.ToLower(strings.TrimSpace(l.value)), ExistingID: holder.ID}
+		}
+	}
+	return err
 }
 
 // createUser implements POST /api/web/v3/users.
