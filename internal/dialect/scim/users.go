@@ -3,7 +3,6 @@ package scim
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -257,13 +256,5 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if !httpapi.IsJSONContentType(r.Header.Get("Content-Type")) {
 		return nil, &httpapi.DecodeError{Status: http.StatusUnsupportedMediaType, Msg: "Content-Type must be application/json"}
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, &httpapi.DecodeError{Status: http.StatusRequestEntityTooLarge, Msg: "request body is larger than the limit", Err: err}
-		}
-		return nil, &httpapi.DecodeError{Status: http.StatusBadRequest, Msg: "could not read the request body", Err: err}
-	}
-	return raw, nil
+	return httpapi.ReadBody(w, r, maxBody)
 }
