@@ -15,6 +15,9 @@ import (
 type sqlBuilder struct {
 	d    dialect
 	args []any
+	// tenant is the placeholder of the listed tenant's id, for subqueries
+	// that select by tenant rather than correlate with the outer row.
+	tenant string
 }
 
 // arg adds a parameter and returns its placeholder.
@@ -185,14 +188,24 @@ var valueColumns = map[directory.Field]column{
 // folded comparison lower-cases the text as sent.
 var phoneValue = column{kind: kindString, name: "v.value", phoneNorm: "v.value_norm"}
 
-// userAny matches users having a value of a.Kind that satisfies a.X: an
-// EXISTS over that user's rows of user_values, so every part of X holds
-// for the same value.
+// userAny matches users having a value of a.Kind that satisfies a.X,
+// tested row by row of user_values, so every part of X holds for the same
+// value.
+//
+// It is written as "u.id IN (the users having such a value)" rather than
+// as an EXISTS correlated with u: PostgreSQL plans both as the same
+// semi-join, but SQLite runs a correlated EXISTS once per user of the
+// tenant, while it can drive an uncorrelated IN from the user_values_value
+// index (an emails.value eq in a tenant of 20,000 users: 37 ms as EXISTS,
+// 0.35 ms as IN; BenchmarkFilterValue).
 func (b *sqlBuilder) userAny(a directory.Any) (string, error) {
 	if !slices.Contains(directory.ValueKinds, a.Kind) {
 		return "", invalidFilter("unknown multi-valued attribute %q", a.Kind)
 	}
-	s := `EXISTS (SELECT 1 FROM user_values v WHERE v.tenant_id = u.tenant_id AND v.user_id = u.id AND v.kind = ` + b.arg(string(a.Kind))
+	if b.tenant == "" {
+		return "", invalidFilter("%s values cannot be filtered here", a.Kind)
+	}
+	s := `u.id IN (SELECT v.user_id FROM user_values v WHERE v.tenant_id = ` + b.tenant + ` AND v.kind = ` + b.arg(string(a.Kind))
 	if a.X != nil {
 		x, err := b.where(a.X, terms{cmp: func(c directory.Cmp) (string, error) { return b.valueCmp(a.Kind, c) }})
 		if err != nil {

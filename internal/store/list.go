@@ -111,7 +111,8 @@ func pageLimit(n int) int {
 func (s *Store) ListUsers(ctx context.Context, tenantID string, q directory.UserQuery) (*directory.UserPage, error) {
 	limit := pageLimit(q.Limit)
 	b := &sqlBuilder{d: s.d}
-	cond := "u.tenant_id = " + b.arg(tenantID)
+	b.tenant = b.arg(tenantID)
+	cond := "u.tenant_id = " + b.tenant
 	if q.Filter != nil {
 		w, err := b.where(q.Filter, b.userTerms())
 		if err != nil {

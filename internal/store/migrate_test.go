@@ -13,11 +13,11 @@ import (
 // v1User is a users row as schema 0001 held it: single-valued contact
 // fields only, the SCIM address type among the extras.
 type v1User struct {
-	id, username                        string
-	email, emailNorm                    string
+	id, username                         string
+	email, emailNorm                     string
 	phone, phoneNorm, mobile, mobileNorm string
-	line1, line2, city, state, zip      string
-	country, extras                     string
+	line1, line2, city, state, zip       string
+	country, extras                      string
 }
 
 // TestMigrate0002 builds a database at schema 0001 with rows written the
