@@ -4,8 +4,9 @@
 //
 // Every statement is written once, with $N placeholders, which both drivers
 // accept. What must differ between the backends (driver name, DSN, pool
-// shape, error classification, the migrations directory and the one string
-// function whose name differs) lives in a small dialect value. Driver errors
+// shape, error classification, the migrations directory, the one string
+// function whose name differs, and how to read a key of the users.extras
+// JSON text) lives in a small dialect value. Driver errors
 // are translated to the directory's errors here and nowhere else, so nothing
 // above this package imports a driver.
 //

@@ -52,7 +52,6 @@ func richValues() map[d.ValueKind][]d.Value {
 	}
 }
 
-
 func testValuesRoundTrip(t *testing.T, s d.Store) {
 	ctx := t.Context()
 	tn := mustTenant(t, s, "acme")
