@@ -33,8 +33,8 @@ func trimTrailingSlash(rt Router, r *http.Request) *http.Request {
 		return r
 	}
 	_, slashed := rt.Handler(r)
-	if slashed != "" && (!isCatchAll(slashed) || patternPath(slashed) == p) {
-		return r // a route of its own, or the root of a subtree route ("/v1/users/")
+	if slashed != "" && !isCatchAll(slashed) {
+		return r // a route of its own
 	}
 	r2 := new(http.Request)
 	*r2 = *r
@@ -42,7 +42,13 @@ func trimTrailingSlash(rt Router, r *http.Request) *http.Request {
 	u.Path = strings.TrimSuffix(p, "/")
 	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
 	r2.URL = &u
-	if _, pattern := rt.Handler(r2); pattern == "" || isCatchAll(pattern) && pattern != slashed {
+	_, trimmed := rt.Handler(r2)
+	switch {
+	case trimmed == "":
+		return r
+	case isCatchAll(trimmed) && (trimmed != slashed || patternPath(trimmed) == p):
+		// Another catch-all, or the mux's redirect from "/x" to the
+		// subtree root "/x/" that p already is.
 		return r
 	}
 	return r2

@@ -26,6 +26,9 @@ func TestTrailingSlash(t *testing.T) {
 	mux.Handle("/api/", reply("api-404"))
 	mux.Handle("GET /v1/users/{$}", reply("truv-list"))
 	mux.Handle("GET /v1/users", reply("truv-list-noslash"))
+	mux.Handle("POST /tree/", reply("tree"))
+	mux.Handle("/api/things", reply("things"))
+	mux.Handle("/api/things/", reply("things-404"))
 	mux.Handle("/", reply("root-404"))
 	srv := httptest.NewServer(Middleware(mux, slog.New(slog.DiscardHandler), 0))
 	defer srv.Close()
@@ -42,6 +45,9 @@ func TestTrailingSlash(t *testing.T) {
 		{"GET", "/v1/users", "truv-list-noslash /v1/users "},
 		{"GET", "/elsewhere/", "root-404 /elsewhere "},
 		{"GET", "/", "root-404 / "},
+		{"POST", "/tree/", "tree /tree/ "},             // a subtree route's own root
+		{"POST", "/tree/x/", "tree /tree/x "},          // below it, as the catch-all
+		{"GET", "/api/things/", "things /api/things "}, // a catch-all at a route's own path
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader("{}"))
