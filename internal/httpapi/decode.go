@@ -31,7 +31,8 @@ const DefaultMaxBody = 1 << 20
 
 // DecodeJSON reads exactly one JSON value from the body into dst. Every
 // failure is a *DecodeError: too large → 413, wrong media type → 415, empty,
-// invalid UTF-8, syntax, type errors and trailing data → 400.
+// null, invalid UTF-8, unpaired surrogate escapes, syntax, type errors and
+// trailing data → 400.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any, o DecodeOptions) error {
 	if o.RequireJSONType && !IsJSONContentType(r.Header.Get("Content-Type")) {
 		return &DecodeError{Status: http.StatusUnsupportedMediaType, Msg: "Content-Type must be application/json"}
@@ -71,6 +72,11 @@ func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 func Unmarshal(raw []byte, dst any, rejectUnknown bool) error {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return &DecodeError{Status: http.StatusBadRequest, Msg: "request body is empty"}
+	}
+	// encoding/json decodes a top-level null into a struct as "nothing":
+	// an update would then succeed without a body. No route takes null.
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return &DecodeError{Status: http.StatusBadRequest, Msg: "request body is null; send a JSON object"}
 	}
 	// encoding/json silently replaces invalid UTF-8 with U+FFFD; a
 	// directory must not store a name other than the one sent.

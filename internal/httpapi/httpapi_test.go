@@ -34,6 +34,7 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "unknown field rejected", body: []byte(`{"zzz":1}`), opts: DecodeOptions{RejectUnknown: true}, wantStatus: 400, wantField: "zzz"},
 		{name: "empty", body: nil, wantStatus: 400},
 		{name: "whitespace", body: []byte("  \n"), wantStatus: 400},
+		{name: "null", body: []byte(" null "), wantStatus: 400},
 		{name: "truncated", body: []byte(`{"name":"a"`), wantStatus: 400},
 		{name: "syntax", body: []byte(`{"name":}`), wantStatus: 400},
 		{name: "array", body: []byte(`[1,2]`), wantStatus: 400},
