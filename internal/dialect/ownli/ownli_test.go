@@ -430,6 +430,7 @@ func TestErrors(t *testing.T) {
 		// Update.
 		{"update_bad_id", apitest.Request{Method: "PUT", Path: "/api/users/not-a-uuid", Header: h, Body: `{}`}, 404},
 		{"update_malformed", apitest.Request{Method: "PUT", Path: "/api/users/" + jane.ID, Header: h, Body: `{"firstName"`}, 400},
+		{"update_null", apitest.Request{Method: "PUT", Path: "/api/users/" + jane.ID, Header: h, Body: `null`}, 400},
 		{"update_address_no_state", apitest.Request{Method: "PUT", Path: "/api/users/" + jane.ID, Header: h, Body: `{"address":{"city":"Austin"}}`}, 400},
 		{"update_address_null", apitest.Request{Method: "PUT", Path: "/api/users/" + jane.ID, Header: h, Body: `{"address":null}`}, 400},
 		{"update_bad_state", apitest.Request{Method: "PUT", Path: "/api/users/" + jane.ID, Header: h, Body: `{"address":{"state":"QQ"}}`}, 400},

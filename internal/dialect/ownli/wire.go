@@ -218,27 +218,31 @@ func invalidTos() error {
 }
 
 // wireUser is Ownli's user object: the documented fields, then those of
-// the newer docs. Absent values are null; booleans are always present.
+// the newer docs. What Ownli requires on create is always there, so a
+// client that reads user.address.state or user.phone.length never meets a
+// null it could not have met before: firstName, lastName and phone are
+// strings ("" when absent) and address an object (its members null when
+// absent). Optional values are null when absent; booleans always present.
 type wireUser struct {
-	ID             string       `json:"id"`
-	FirstName      *string      `json:"firstName"`
-	LastName       *string      `json:"lastName"`
-	Email          *string      `json:"email"`
-	Phone          *string      `json:"phone"`
-	Address        *wireAddress `json:"address"`
-	TosAnswer      string       `json:"tosAnswer"`
-	PartnerCode    *string      `json:"partnerCode"`
-	DateRegistered string       `json:"dateRegistered"`
-	Updated        string       `json:"updated"`
-	EmailVerified  bool         `json:"emailVerified"`
-	PhoneVerified  bool         `json:"phoneVerified"`
-	CustomField1   *string      `json:"customField1"`
-	CustomField2   *string      `json:"customField2"`
-	CustomField3   *string      `json:"customField3"`
-	CustomField4   *string      `json:"customField4"`
-	CustomField5   *string      `json:"customField5"`
-	AdminNote      *string      `json:"adminNote"`
-	Fraud          bool         `json:"fraud"`
+	ID             string      `json:"id"`
+	FirstName      string      `json:"firstName"`
+	LastName       string      `json:"lastName"`
+	Email          *string     `json:"email"`
+	Phone          string      `json:"phone"`
+	Address        wireAddress `json:"address"`
+	TosAnswer      string      `json:"tosAnswer"`
+	PartnerCode    *string     `json:"partnerCode"`
+	DateRegistered string      `json:"dateRegistered"`
+	Updated        string      `json:"updated"`
+	EmailVerified  bool        `json:"emailVerified"`
+	PhoneVerified  bool        `json:"phoneVerified"`
+	CustomField1   *string     `json:"customField1"`
+	CustomField2   *string     `json:"customField2"`
+	CustomField3   *string     `json:"customField3"`
+	CustomField4   *string     `json:"customField4"`
+	CustomField5   *string     `json:"customField5"`
+	AdminNote      *string     `json:"adminNote"`
+	Fraud          bool        `json:"fraud"`
 }
 
 // wireAddress is addressBody with absent values as null.
@@ -252,14 +256,26 @@ type wireAddress struct {
 }
 
 // toWire renders a core user. A user written through another dialect may
-// lack fields Ownli requires; they come out as null.
+// lack fields Ownli requires. Its phone is then its mobile where it has one:
+// Ownli's phone is the "Cell Phone Number of the User", which is what the
+// core's mobile (Entrust's, SCIM's type "mobile") holds. Nothing stands in
+// for a missing name or address: those stay "" and an address of nulls.
 func toWire(u *directory.User) wireUser {
+	phone := u.Phone
+	if phone == "" {
+		phone = u.Mobile
+	}
+	a := u.Address
 	w := wireUser{
-		ID:             u.ID,
-		FirstName:      httpapi.NullIfEmpty(u.FirstName),
-		LastName:       httpapi.NullIfEmpty(u.LastName),
-		Email:          httpapi.NullIfEmpty(u.Email),
-		Phone:          httpapi.NullIfEmpty(u.Phone),
+		ID:        u.ID,
+		FirstName: u.FirstName,
+		LastName:  u.LastName,
+		Email:     httpapi.NullIfEmpty(u.Email),
+		Phone:     phone,
+		Address: wireAddress{
+			AddressLine1: httpapi.NullIfEmpty(a.Line1), AddressLine2: httpapi.NullIfEmpty(a.Line2), City: httpapi.NullIfEmpty(a.City),
+			State: httpapi.NullIfEmpty(a.State), Country: httpapi.NullIfEmpty(a.Country), Zip: httpapi.NullIfEmpty(a.Zip),
+		},
 		TosAnswer:      tosNone,
 		PartnerCode:    httpapi.NullIfEmpty(u.PartnerCode),
 		DateRegistered: formatTime(u.CreatedAt),
@@ -276,12 +292,6 @@ func toWire(u *directory.User) wireUser {
 	}
 	if v := u.Extras[extraTosAnswer]; v != "" {
 		w.TosAnswer = v
-	}
-	if a := u.Address; !a.IsZero() {
-		w.Address = &wireAddress{
-			AddressLine1: httpapi.NullIfEmpty(a.Line1), AddressLine2: httpapi.NullIfEmpty(a.Line2), City: httpapi.NullIfEmpty(a.City),
-			State: httpapi.NullIfEmpty(a.State), Country: httpapi.NullIfEmpty(a.Country), Zip: httpapi.NullIfEmpty(a.Zip),
-		}
 	}
 	return w
 }

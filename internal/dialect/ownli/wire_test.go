@@ -221,12 +221,24 @@ func TestToWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"id":"0190a0b0-0000-7000-8000-000000000001","firstName":"Jane","lastName":null,"email":null,"phone":null,` +
-		`"address":null,"tosAnswer":"None","partnerCode":null,"dateRegistered":"2026-01-02T03:04:05.123Z",` +
+	want := `{"id":"0190a0b0-0000-7000-8000-000000000001","firstName":"Jane","lastName":"","email":null,"phone":"",` +
+		`"address":{"addressLine1":null,"addressLine2":null,"city":null,"state":null,"country":null,"zip":null},"tosAnswer":"None","partnerCode":null,"dateRegistered":"2026-01-02T03:04:05.123Z",` +
 		`"updated":"2026-01-02T03:04:05.123Z","emailVerified":false,"phoneVerified":false,"customField1":null,` +
 		`"customField2":null,"customField3":null,"customField4":null,"customField5":null,"adminNote":null,"fraud":false}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
+	}
+}
+
+// TestToWireMobile: a user with a mobile and no phone (an Entrust user, a
+// SCIM user with only a "mobile" number) shows the mobile as Ownli's cell
+// phone; a phone, when set, wins.
+func TestToWireMobile(t *testing.T) {
+	if got := toWire(&directory.User{Mobile: "+16138561234"}).Phone; got != "+16138561234" {
+		t.Errorf("mobile only: phone %q", got)
+	}
+	if got := toWire(&directory.User{Phone: "+15556667777", Mobile: "+16138561234"}).Phone; got != "+15556667777" {
+		t.Errorf("both: phone %q, want the phone", got)
 	}
 }
 
