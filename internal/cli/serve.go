@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,7 +41,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer o.Close()
 
-	boot, err := o.svc.EnsureBootstrap(ctx)
+	boot, err := bootstrap(ctx, o.svc)
 	if err != nil {
 		return err
 	}
@@ -62,6 +63,43 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("roster stopped")
 	return nil
+}
+
+// firstStartPolicy is the uniqueness policy of the tenant the first start
+// creates: only the identifiers that are always unique (usernames, aliases,
+// partner codes). It is the one policy every dialect's documented examples
+// survive: Truv's quickstart creates many users with one e-mail, so a
+// tenant with unique e-mail answers its second create 409. A tenant made
+// with `roster tenant create` keeps that command's default (email,phone):
+// an operator who creates one chooses for real partners, and Ownli, for
+// one, documents e-mail and phone as unique.
+var firstStartPolicy = directory.UniquePolicy{}
+
+// bootstrap creates tenant "default", with firstStartPolicy, and one
+// credential when the database has no tenant at all, and returns them. It
+// returns nil when tenants exist, or when another instance on the same
+// database created the tenant first (the tenant's unique name decides; that
+// instance prints the credential).
+func bootstrap(ctx context.Context, svc *directory.Service) (*directory.Bootstrap, error) {
+	ts, err := svc.ListTenants(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	if len(ts) > 0 {
+		return nil, nil
+	}
+	t, err := svc.CreateTenant(ctx, directory.BootstrapName, firstStartPolicy)
+	if errors.Is(err, directory.ErrConflict) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	c, sec, err := svc.CreateCredential(ctx, t.Name)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	return &directory.Bootstrap{Tenant: t, ClientID: c.ClientID, Secret: sec}, nil
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -108,6 +146,10 @@ func printWelcome(w io.Writer, base string, c *config.Config, boot *directory.Bo
 		tenant, clientID, sec = boot.Tenant.Name, boot.ClientID, boot.Secret
 		fmt.Fprintf(w, "\nFirst start: created tenant %q and a credential. The secret is shown only now.\n", tenant)
 		fmt.Fprintf(w, "  client_id: %s\n  secret:    %s\n", clientID, sec)
+		fmt.Fprintf(w, "  unique:    %s (only usernames and aliases are unique, so every vendor's documented\n", UniqueString(boot.Tenant.Unique))
+		fmt.Fprintf(w, "             examples run as shown; Truv's quickstart reuses one e-mail)\n")
+		fmt.Fprintf(w, "For unique e-mail and phone, create a tenant with them and a credential for it:\n")
+		fmt.Fprintf(w, "  roster tenant create NAME --unique email,phone && roster credential create --tenant NAME\n")
 	} else {
 		fmt.Fprintln(w, "\nCreate a credential with: roster credential create --tenant NAME")
 	}
