@@ -97,6 +97,11 @@ func AllOf(exprs ...Expr) Expr {
 type SortKey struct {
 	Field Field
 	Desc  bool
+	// EmptyLast sorts the rows whose value is empty (absent) after the
+	// others in ascending order, and so before them in descending order,
+	// as SCIM sorts missing values; without it "" sorts first ascending.
+	// String fields only (the store rejects it on others).
+	EmptyLast bool
 }
 
 // Sortable user fields, beside every ExtraField (see Field.Sortable). The
@@ -142,7 +147,15 @@ func DecodeCursor(s string) (Cursor, error) {
 func CursorFor(u *User, sort []SortKey) Cursor {
 	c := Cursor{ID: u.ID, Values: make([]string, 0, len(sort))}
 	for _, k := range sort {
-		c.Values = append(c.Values, userSortValue(u, k.Field))
+		v := userSortValue(u, k.Field)
+		if k.EmptyLast { // the store's emptiness key comes first
+			empty := "0"
+			if v == "" {
+				empty = "1"
+			}
+			c.Values = append(c.Values, empty)
+		}
+		c.Values = append(c.Values, v)
 	}
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -259,8 +260,10 @@ func prepareLists(u *User, ve *ValidationError) {
 		ve.add(FieldExtras, CodeTooLong, fmt.Sprintf("at most %d extra values", maxListItems))
 	}
 	for k, v := range u.Extras {
-		if k == "" || len(k) > 64 || !utf8.ValidString(k) {
-			ve.add(FieldExtras, CodeInvalid, "extra value names are 1 to 64 bytes")
+		// No control characters: PostgreSQL's jsonb, which filters on
+		// extras read, refuses a NUL in a key.
+		if k == "" || len(k) > 64 || !utf8.ValidString(k) || strings.ContainsFunc(k, unicode.IsControl) {
+			ve.add(FieldExtras, CodeInvalid, "extra value names are 1 to 64 bytes of printable text")
 			continue
 		}
 		clean, problem := cleanText(v, maxExtra)

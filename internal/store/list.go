@@ -25,6 +25,14 @@ func sortCols(keys []directory.SortKey, cols func(directory.Field) (column, bool
 		if !ok {
 			return nil, invalidFilter("cannot sort by %q", k.Field)
 		}
+		if k.EmptyLast {
+			if c.kind != kindString {
+				return nil, invalidFilter("cannot sort %q with empty values last: not a string", k.Field)
+			}
+			// 1 for an empty value, ordered in the key's direction:
+			// empty values last ascending, first descending.
+			out = append(out, sortCol{col: column{kind: kindInt, name: "(CASE WHEN " + c.name + " = '' THEN 1 ELSE 0 END)"}, desc: k.Desc})
+		}
 		out = append(out, sortCol{col: c, desc: k.Desc})
 	}
 	return append(out, sortCol{col: id}), nil
@@ -73,10 +81,10 @@ func (b *sqlBuilder) keyset(keys []sortCol, c directory.Cursor, backward bool) (
 			raw = c.Values[i]
 		}
 		var v any = raw
-		if k.col.kind == kindTime {
+		if k.col.kind == kindTime || k.col.kind == kindInt {
 			n, err := strconv.ParseInt(raw, 10, 64)
 			if err != nil {
-				return "", invalidFilter("cursor value %q is not a time", raw)
+				return "", invalidFilter("cursor value %q is not a number", raw)
 			}
 			v = n
 		}

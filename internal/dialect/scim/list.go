@@ -204,7 +204,9 @@ func (p listParams) userQuery() (directory.UserQuery, error) {
 		if !ok {
 			return q, badRequest(typeInvalidValue, "sortBy %q is not a sortable attribute", clip(p.SortBy))
 		}
-		q.Sort = []directory.SortKey{{Field: f, Desc: p.Descending}}
+		// Users without the value sort last (first when descending).
+		emptyLast := f != directory.FieldID && f != directory.FieldCreatedAt && f != directory.FieldUpdatedAt
+		q.Sort = []directory.SortKey{{Field: f, Desc: p.Descending, EmptyLast: emptyLast}}
 	}
 	return q, nil
 }

@@ -153,6 +153,11 @@ func testExtrasSort(t *testing.T, s d.Store) {
 			return ids(us)
 		}()},
 		{"odd key", []d.SortKey{{Field: d.ExtraField(`a"b\c`)}}, sorted(users, func(*d.User) string { return "" }, false)},
+		// EmptyLast: absent values after the others ascending, before
+		// them descending (the exact reverse).
+		{"asc, empty last", []d.SortKey{{Field: dept, EmptyLast: true}}, emptyLast(users, key, false)},
+		{"desc, empty first", []d.SortKey{{Field: dept, Desc: true, EmptyLast: true}}, emptyLast(users, key, true)},
+		{"column, empty last", []d.SortKey{{Field: d.FieldExternalID, EmptyLast: true}}, emptyLast(users, func(u *d.User) string { return u.ExternalID }, false)},
 	}
 	for _, tc := range sorts {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,4 +218,30 @@ func testExtrasSort(t *testing.T, s d.Store) {
 			t.Errorf("got %v, want %v", got, want)
 		}
 	})
+}
+
+// emptyLast is sorted with the users whose key is empty moved after the
+// others (before them when desc), each group in the sorted order.
+func emptyLast(users []*d.User, key func(*d.User) string, desc bool) []string {
+	us := slices.Clone(users)
+	slices.SortStableFunc(us, func(a, b *d.User) int {
+		ea, eb := key(a) == "", key(b) == ""
+		c := 0
+		switch {
+		case ea && !eb:
+			c = 1
+		case !ea && eb:
+			c = -1
+		default:
+			c = strings.Compare(key(a), key(b))
+		}
+		if desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return ids(us)
 }
