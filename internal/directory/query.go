@@ -218,7 +218,8 @@ type UserPage struct {
 	HasMore bool // another row exists beyond this page in the paging direction
 }
 
-// GroupQuery selects a page of a tenant's groups. Filter fields:
+// GroupQuery selects a page of a tenant's groups (display names are
+// unique per tenant, compared lower-cased). Filter fields:
 // FieldID, FieldDisplayName, FieldExternalID, FieldMemberID, FieldCreatedAt,
 // FieldUpdatedAt. Sort fields: FieldID, FieldDisplayName, FieldCreatedAt,
 // FieldUpdatedAt.

@@ -108,13 +108,16 @@ type Store interface {
 	ListUsers(ctx context.Context, tenantID string, q UserQuery) (*UserPage, error)
 
 	// CreateGroup inserts g and its members. A member that is not a user
-	// of the tenant is ErrInvalidReference.
+	// of the tenant is ErrInvalidReference. A display name another group
+	// of the tenant holds (compared lower-cased) is a *ConflictError with
+	// Field FieldDisplayName and the holder's id.
 	CreateGroup(ctx context.Context, g *Group) error
 	// GetGroup returns the group with its members, or ErrNotFound.
 	GetGroup(ctx context.Context, tenantID, id string) (*Group, error)
 	// UpdateGroup replaces the group and its member set, provided the
 	// stored version equals expectVersion (the caller set g.Version to
-	// expectVersion+1). Errors as UpdateUser and CreateGroup.
+	// expectVersion+1). Errors as UpdateUser and CreateGroup (a taken
+	// display name included).
 	UpdateGroup(ctx context.Context, g *Group, expectVersion int64) error
 	// DeleteGroup removes the group. Errors as DeleteUser.
 	DeleteGroup(ctx context.Context, tenantID, id string, expectVersion int64) error
