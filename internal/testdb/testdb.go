@@ -136,6 +136,3 @@ func OpenURL(t testing.TB, url string, kr *secret.Keyring) *store.Store {
 
 // SQLite returns a migrated store on a new SQLite file.
 func SQLite(t testing.TB) *store.Store { t.Helper(); return Open(t, "sqlite") }
-
-// Postgres returns a migrated store on a new PostgreSQL database.
-func Postgres(t testing.TB) *store.Store { t.Helper(); return Open(t, "postgres") }

@@ -16,16 +16,12 @@ type Options struct {
 	// TokenTTL is the lifetime of an authenticate token; 15 minutes when
 	// zero (the vendor's documented example).
 	TokenTTL time.Duration
-	// Required are the user fields a create must set besides userId, which
-	// is always required. nil means the vendor's default tenant
-	// configuration: first name, last name and e-mail. A non-nil empty
-	// slice requires nothing else.
-	Required []directory.Field
 }
 
-// DefaultRequired is the vendor's default set of mandatory user attributes
-// besides userId.
-var DefaultRequired = []directory.Field{directory.FieldFirstName, directory.FieldLastName, directory.FieldEmail}
+// required are the user fields a create must set: userId ("required when
+// creating the user") and the vendor's default tenant configuration of
+// mandatory attributes, first name, last name and e-mail.
+var required = []directory.Field{directory.FieldUsername, directory.FieldFirstName, directory.FieldLastName, directory.FieldEmail}
 
 // DefaultTokenTTL is the lifetime of an authenticate token.
 const DefaultTokenTTL = 15 * time.Minute
@@ -43,15 +39,11 @@ func New(svc *directory.Service, o Options) *Handler {
 	if ttl <= 0 {
 		ttl = DefaultTokenTTL
 	}
-	req := o.Required
-	if req == nil {
-		req = DefaultRequired
-	}
 	return &Handler{
 		svc: svc,
 		ttl: ttl,
 		rules: directory.Rules{
-			Required: append([]directory.Field{directory.FieldUsername}, req...),
+			Required: required,
 			// Entrust documents no phone format (its own example phone is
 			// not a possible number), so only e-mail syntax is checked.
 			Checks: directory.CheckEmail,

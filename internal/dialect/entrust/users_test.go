@@ -7,7 +7,6 @@ import (
 
 	"github.com/roster-dev/roster/internal/apitest"
 	"github.com/roster-dev/roster/internal/dialect/entrust"
-	"github.com/roster-dev/roster/internal/directory"
 )
 
 // seedCreate is the vendor's create-user REST example, verbatim.
@@ -209,16 +208,12 @@ func aliasIDs(t *testing.T, c *client, id string) map[string]string {
 	return m
 }
 
-func TestRequiredOption(t *testing.T) {
-	env := newEnv(t, "sqlite", entrust.Options{Required: []directory.Field{}})
+// TestRequired: userId and the vendor's default mandatory attributes.
+func TestRequired(t *testing.T) {
+	env := newEnv(t, "sqlite", entrust.Options{})
 	c := login(t, env, env.Creds)
-	mustStatus(t, c.do("POST", "/api/web/v3/users", `{"userId":"only"}`), 200)
-	r := c.do("POST", "/api/web/v3/users", `{"firstName":"x"}`)
-	mustStatus(t, r, 400)
-
-	env = newEnv(t, "sqlite", entrust.Options{})
-	c = login(t, env, env.Creds)
-	r = c.do("POST", "/api/web/v3/users", `{"userId":"only"}`)
+	mustStatus(t, c.do("POST", "/api/web/v3/users", `{"firstName":"x","lastName":"y","email":"x@example.com"}`), 400)
+	r := c.do("POST", "/api/web/v3/users", `{"userId":"only"}`)
 	mustStatus(t, r, 400)
 	apitest.Golden(t, "create_missing_required", r)
 	var e struct{ Parameters []map[string]any }
