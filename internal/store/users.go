@@ -188,97 +188,87 @@ func (s *Store) queryUsers(ctx context.Context, q querier, tenantID, query strin
 	return users, nil
 }
 
-// loadAliases fills in the aliases of users, in their stored order, with
-// one query per chunk of users rather than one per user.
+// loadAliases fills in the aliases of users, in their stored order.
 func loadAliases(ctx context.Context, q querier, tenantID string, users []*directory.User) error {
-	const chunk = 500
-	byID := make(map[string]*directory.User, len(users))
-	for _, u := range users {
-		byID[u.ID] = u
-	}
-	for start := 0; start < len(users); start += chunk {
-		part := users[start:min(start+chunk, len(users))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, tenantID)
-		for _, u := range part {
-			args = append(args, u.ID)
-		}
-		rows, err := q.QueryContext(ctx,
-			`SELECT user_id, id, type, value FROM user_aliases
-			WHERE tenant_id = $1 AND user_id IN (`+placeholders(2, len(part))+`)
-			ORDER BY user_id, seq`, args...)
-		if err != nil {
-			return fmt.Errorf("load aliases: %w", err)
-		}
-		for rows.Next() {
+	return loadPerUser(ctx, q, tenantID, users, "aliases",
+		`SELECT user_id, id, type, value FROM user_aliases
+		WHERE tenant_id = $1 AND user_id IN (%s)
+		ORDER BY user_id, seq`,
+		func(rows *sql.Rows, byID map[string]*directory.User) error {
 			var userID string
 			var a directory.Alias
 			if err := rows.Scan(&userID, &a.ID, &a.Type, &a.Value); err != nil {
-				rows.Close()
-				return fmt.Errorf("load aliases: %w", err)
+				return err
 			}
 			if u := byID[userID]; u != nil {
 				u.Aliases = append(u.Aliases, a)
 			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return fmt.Errorf("load aliases: %w", err)
-		}
-	}
-	return nil
+			return nil
+		})
 }
 
 // loadValues fills in the multi-valued attributes of users, each list in
-// its stored order, with one query per chunk of users rather than one per
-// user. A user without values keeps a nil map, and a kind without values
-// stays absent, as the Service builds them.
+// its stored order. A user without values keeps a nil map, and a kind
+// without values stays absent, as the Service builds them.
 func loadValues(ctx context.Context, q querier, tenantID string, users []*directory.User) error {
-	const chunk = 500
-	byID := make(map[string]*directory.User, len(users))
-	for _, u := range users {
-		byID[u.ID] = u
-	}
-	for start := 0; start < len(users); start += chunk {
-		part := users[start:min(start+chunk, len(users))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, tenantID)
-		for _, u := range part {
-			args = append(args, u.ID)
-		}
-		rows, err := q.QueryContext(ctx,
-			`SELECT user_id, kind, value, display, type, is_primary, formatted, street, locality, region, postal_code, country
-			FROM user_values
-			WHERE tenant_id = $1 AND user_id IN (`+placeholders(2, len(part))+`)
-			ORDER BY user_id, kind, seq`, args...)
-		if err != nil {
-			return fmt.Errorf("load values: %w", err)
-		}
-		for rows.Next() {
+	return loadPerUser(ctx, q, tenantID, users, "values",
+		`SELECT user_id, kind, value, display, type, is_primary, formatted, street, locality, region, postal_code, country
+		FROM user_values
+		WHERE tenant_id = $1 AND user_id IN (%s)
+		ORDER BY user_id, kind, seq`,
+		func(rows *sql.Rows, byID map[string]*directory.User) error {
 			var userID, kind string
 			var v directory.Value
 			var primary int64
 			if err := rows.Scan(&userID, &kind, &v.Value, &v.Display, &v.Type, &primary,
 				&v.Formatted, &v.Street, &v.Locality, &v.Region, &v.PostalCode, &v.Country); err != nil {
-				rows.Close()
-				return fmt.Errorf("load values: %w", err)
+				return err
 			}
 			v.Primary = primary != 0
 			u := byID[userID]
 			if u == nil {
-				continue
+				return nil
 			}
 			if u.Values == nil {
 				u.Values = make(map[directory.ValueKind][]directory.Value, 2)
 			}
 			k := directory.ValueKind(kind)
 			u.Values[k] = append(u.Values[k], v)
+			return nil
+		})
+}
+
+// loadPerUser runs query (whose %s takes the user-id placeholders, $2 on)
+// for users, one query per chunk of users rather than one per user, and
+// hands each row to scan with the users by id.
+func loadPerUser(ctx context.Context, q querier, tenantID string, users []*directory.User, what, query string,
+	scan func(*sql.Rows, map[string]*directory.User) error) error {
+	const chunk = 500
+	byID := make(map[string]*directory.User, len(users))
+	for _, u := range users {
+		byID[u.ID] = u
+	}
+	for start := 0; start < len(users); start += chunk {
+		part := users[start:min(start+chunk, len(users))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, tenantID)
+		for _, u := range part {
+			args = append(args, u.ID)
+		}
+		rows, err := q.QueryContext(ctx, fmt.Sprintf(query, placeholders(2, len(part))), args...)
+		if err != nil {
+			return fmt.Errorf("load %s: %w", what, err)
+		}
+		for rows.Next() {
+			if err := scan(rows, byID); err != nil {
+				rows.Close()
+				return fmt.Errorf("load %s: %w", what, err)
+			}
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return fmt.Errorf("load values: %w", err)
+			return fmt.Errorf("load %s: %w", what, err)
 		}
 	}
 	return nil
