@@ -87,12 +87,9 @@ func MiddlewareWith(h http.Handler, o MiddlewareOptions) http.Handler {
 				}
 			}
 			d := time.Since(start)
-			logAccess(logger, r, rw, info, d)
+			status := recordedStatus(r, rw)
+			logAccess(logger, r, status, rw.bytes, info, d)
 			if metrics != nil {
-				status := rw.status
-				if !rw.wrote {
-					status = http.StatusOK
-				}
 				metrics.observe(info.Dialect, r.Method, status, d)
 			}
 		}()
@@ -129,23 +126,41 @@ func cleanPath(p string) string {
 	return c
 }
 
+// StatusClientClosed is what the access log and metrics record for a
+// request whose client went away before the answer was ready (nginx's
+// 499): the write it asked for was abandoned, which is no server fault.
+const StatusClientClosed = 499
+
+// recordedStatus is the status to log and count: the one written (200 if
+// none), except that a 5xx answered to a client that has already gone is
+// StatusClientClosed. The request's context is cancelled only when the
+// client disconnects while the handler runs (the server cancels it on
+// return, after this), so a 5xx then is the cancelled write failing, and
+// alerts on 5xx keep meaning server faults.
+func recordedStatus(r *http.Request, rw *recorder) int {
+	status := rw.status
+	if !rw.wrote {
+		status = http.StatusOK
+	}
+	if status >= 500 && r.Context().Err() != nil {
+		return StatusClientClosed
+	}
+	return status
+}
+
 type panicError struct{ v any }
 
 func (p panicError) Error() string { return "panic: " + slog.AnyValue(p.v).String() }
 
 // logAccess writes one line per request. It logs the path but never the
 // query string, headers or bodies: those carry secrets and personal data.
-func logAccess(logger *slog.Logger, r *http.Request, rw *recorder, info *Info, d time.Duration) {
-	status := rw.status
-	if !rw.wrote {
-		status = http.StatusOK
-	}
+func logAccess(logger *slog.Logger, r *http.Request, status int, bytes int64, info *Info, d time.Duration) {
 	attrs := []slog.Attr{
 		slog.String("request_id", info.RequestID),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", status),
-		slog.Int64("bytes", rw.bytes),
+		slog.Int64("bytes", bytes),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 	}
 	if info.Dialect != "" {
