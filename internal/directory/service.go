@@ -264,14 +264,6 @@ func (s *Service) AuthenticateToken(ctx context.Context, kind, tok string) (Prin
 	return principalOf(ci, t.Scope), nil
 }
 
-// RevokeToken deletes a session token (logout). Unknown tokens are ignored.
-func (s *Service) RevokeToken(ctx context.Context, tok string) error {
-	if err := s.store.DeleteToken(ctx, secret.Hash(tok)); err != nil {
-		return fmt.Errorf("revoke token: %w", err)
-	}
-	return nil
-}
-
 // PurgeExpiredTokens deletes tokens that have expired.
 func (s *Service) PurgeExpiredTokens(ctx context.Context) (int64, error) {
 	n, err := s.store.DeleteExpiredTokens(ctx, s.Now())
