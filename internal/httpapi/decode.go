@@ -58,6 +58,11 @@ func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) && tooDeep(raw) {
+			// One answer for one malformation, whatever the route's size
+			// limit: a body nested too deep is refused as such.
+			return nil, errTooDeep()
+		}
 		if errors.As(err, &mbe) {
 			return nil, &DecodeError{Status: http.StatusRequestEntityTooLarge,
 				Msg: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), Err: err}
@@ -83,6 +88,9 @@ func Unmarshal(raw []byte, dst any, rejectUnknown bool) error {
 	if !utf8.Valid(raw) {
 		return &DecodeError{Status: http.StatusBadRequest, Msg: "request body is not valid UTF-8"}
 	}
+	if tooDeep(raw) {
+		return errTooDeep()
+	}
 	// encoding/json turns an unpaired \ud800-\udfff escape into U+FFFD
 	// too: two different names would be stored as one.
 	if loneSurrogate(raw) {
@@ -99,6 +107,46 @@ func Unmarshal(raw []byte, dst any, rejectUnknown bool) error {
 		return &DecodeError{Status: http.StatusBadRequest, Msg: "request body must hold exactly one JSON value", Err: err}
 	}
 	return nil
+}
+
+// MaxDepth is how deeply objects and arrays may nest in a request body. No
+// dialect's documents go beyond five levels; encoding/json's own limit is
+// 10,000, reached only after parsing megabytes.
+const MaxDepth = 32
+
+func errTooDeep() *DecodeError {
+	return &DecodeError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("request body nests objects and arrays deeper than %d levels", MaxDepth)}
+}
+
+// tooDeep reports whether (a prefix of) a JSON text opens more than
+// MaxDepth objects or arrays at once, outside strings. It reads a body cut
+// at the size limit as well, so a deep body gets one answer on every
+// route.
+func tooDeep(raw []byte) bool {
+	depth, inString := 0, false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			if depth++; depth > MaxDepth {
+				return true
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return false
 }
 
 // loneSurrogate reports whether a JSON text holds a \u escape of a UTF-16

@@ -97,6 +97,23 @@ func TestReadBody(t *testing.T) {
 		})
 	}
 
+	// A deep body is refused as too deep, also when it is over the limit.
+	for _, size := range []int{100, 100000} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("[", size)))
+		raw, err := ReadBody(httptest.NewRecorder(), r, 1000)
+		if err == nil {
+			err = Unmarshal(raw, new(any), false)
+		}
+		if StatusOf(err) != 400 || !strings.Contains(err.(*DecodeError).Msg, "deeper than") {
+			t.Errorf("%d levels: got %v, want 400 too deep", size, err)
+		}
+	}
+	for _, body := range []string{strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth), `{"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}`, `{"a":"\\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}`} {
+		if err := Unmarshal([]byte(body), new(any), false); err != nil {
+			t.Errorf("%.40s: %v, want accepted", body, err)
+		}
+	}
+
 	// The server-wide limit is the smaller one: its limit is reported.
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

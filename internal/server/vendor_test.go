@@ -137,3 +137,29 @@ func TestCORSWired(t *testing.T) {
 			resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
 }
+
+// TestDeepNestingOneAnswer: a body of 100,000 nested arrays (over some
+// routes' size limits, under others') gets one answer on every route: a
+// 400 in the dialect's format saying it nests too deep.
+func TestDeepNestingOneAnswer(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, backend string) {
+		env := apitest.New(t, backend, mountAll)
+		c := newClient(t, env, env.Creds)
+		deep := strings.Repeat("[", 100000)
+		for _, rt := range []struct{ dialect, method, path string }{
+			{"truv", "POST", "/v1/users/"},
+			{"entrust", "POST", "/api/web/v3/users"},
+			{"entrust", "POST", "/api/web/v3/users/multiple"},
+			{"entrust", "POST", "/api/web/v4/userspaged"},
+			{"cl2c", "POST", "/v1/cl2c/user"},
+			{"ownli", "POST", "/api/users"},
+			{"scim", "POST", "/scim/v2/Users"},
+			{"scim", "POST", "/scim/v2/Bulk"},
+		} {
+			r := env.Do(apitest.Request{Method: rt.method, Path: rt.path, Header: c.headers(rt.dialect), Body: deep})
+			if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "deeper than") {
+				t.Errorf("%s %s: %d %.200s, want 400 naming the nesting", rt.method, rt.path, r.Status, r.Body)
+			}
+		}
+	})
+}
