@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,7 +40,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer o.Close()
 
-	boot, err := bootstrap(ctx, o.svc)
+	boot, err := o.svc.EnsureBootstrap(ctx, firstStartPolicy)
 	if err != nil {
 		return err
 	}
@@ -74,33 +73,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // an operator who creates one chooses for real partners, and Ownli, for
 // one, documents e-mail and phone as unique.
 var firstStartPolicy = directory.UniquePolicy{}
-
-// bootstrap creates tenant "default", with firstStartPolicy, and one
-// credential when the database has no tenant at all, and returns them. It
-// returns nil when tenants exist, or when another instance on the same
-// database created the tenant first (the tenant's unique name decides; that
-// instance prints the credential).
-func bootstrap(ctx context.Context, svc *directory.Service) (*directory.Bootstrap, error) {
-	ts, err := svc.ListTenants(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("bootstrap: %w", err)
-	}
-	if len(ts) > 0 {
-		return nil, nil
-	}
-	t, err := svc.CreateTenant(ctx, directory.BootstrapName, firstStartPolicy)
-	if errors.Is(err, directory.ErrConflict) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("bootstrap: %w", err)
-	}
-	c, sec, err := svc.CreateCredential(ctx, t.Name)
-	if err != nil {
-		return nil, fmt.Errorf("bootstrap: %w", err)
-	}
-	return &directory.Bootstrap{Tenant: t, ClientID: c.ClientID, Secret: sec}, nil
-}
 
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level

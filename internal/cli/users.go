@@ -225,7 +225,7 @@ func tenantPrincipal(ctx context.Context, svc *directory.Service, name string) (
 
 // importRules: an import is an operator's bulk load, so only the always-on
 // checks and e-mail syntax apply; vendor-specific rules are for the wire.
-var importRules = directory.Rules{Checks: directory.CheckEmail}
+var importRules = directory.Rules{Checks: directory.CheckEmail | directory.CheckSSNStructure}
 
 func userImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	s := newSetup("user import").withTenant()

@@ -89,10 +89,9 @@ func ValidE164Format(s string) bool {
 	return true
 }
 
-// NormalizeSSN returns the nine digits of s ("123-45-6789" or "123456789")
-// and whether it is a structurally valid SSN: area not 000, 666 or 9xx,
-// group not 00, serial not 0000.
-func NormalizeSSN(s string) (string, bool) {
+// SSNDigits returns the nine digits of s ("123-45-6789" or "123456789")
+// and whether it has that shape.
+func SSNDigits(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	digits := s
 	if len(s) == 11 && s[3] == '-' && s[6] == '-' {
@@ -106,8 +105,21 @@ func NormalizeSSN(s string) (string, bool) {
 			return "", false
 		}
 	}
+	return digits, true
+}
+
+// ValidSSNStructure reports whether nine digits are a structurally valid
+// SSN: area not 000, 666 or 9xx, group not 00, serial not 0000.
+func ValidSSNStructure(digits string) bool {
 	area, group, serial := digits[:3], digits[3:5], digits[5:]
-	if area == "000" || area == "666" || area[0] == '9' || group == "00" || serial == "0000" {
+	return !(area == "000" || area == "666" || area[0] == '9' || group == "00" || serial == "0000")
+}
+
+// NormalizeSSN returns the nine digits of s and whether it is a
+// structurally valid SSN (SSNDigits and ValidSSNStructure).
+func NormalizeSSN(s string) (string, bool) {
+	digits, ok := SSNDigits(s)
+	if !ok || !ValidSSNStructure(digits) {
 		return "", false
 	}
 	return digits, true

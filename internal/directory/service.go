@@ -128,10 +128,12 @@ type Bootstrap struct {
 // BootstrapName is the tenant the first start creates.
 const BootstrapName = "default"
 
-// EnsureBootstrap creates tenant "default" and one credential when the
-// database has no tenant at all, and returns them; it returns nil when
-// tenants exist (or when another instance bootstrapped concurrently).
-func (s *Service) EnsureBootstrap(ctx context.Context) (*Bootstrap, error) {
+// EnsureBootstrap creates tenant "default", with uniqueness policy
+// policy, and one credential when the database has no tenant at all, and
+// returns them. It returns nil when tenants exist, or when another instance
+// on the same database created the tenant first (the tenant's unique name
+// decides; that instance prints the credential).
+func (s *Service) EnsureBootstrap(ctx context.Context, policy UniquePolicy) (*Bootstrap, error) {
 	ts, err := s.store.ListTenants(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
@@ -139,7 +141,7 @@ func (s *Service) EnsureBootstrap(ctx context.Context) (*Bootstrap, error) {
 	if len(ts) > 0 {
 		return nil, nil
 	}
-	t, err := s.CreateTenant(ctx, BootstrapName, DefaultUniquePolicy)
+	t, err := s.CreateTenant(ctx, BootstrapName, policy)
 	if errors.Is(err, ErrConflict) {
 		return nil, nil // another instance won the race; it prints the credential
 	}

@@ -30,6 +30,11 @@ const (
 	// CheckPhoneFormat rejects a phone or mobile not written in E.164
 	// form, without CheckPhone's question whether the number is possible.
 	CheckPhoneFormat
+	// CheckSSNStructure rejects an SSN that cannot have been issued (area
+	// 000, 666 or 9xx, group 00, serial 0000). The nine-digit shape is
+	// always checked; Truv, which documents ssn as a plain string and
+	// whose clients send test values such as 000123456, leaves this off.
+	CheckSSNStructure
 )
 
 // Rules are what one dialect's write must satisfy beyond the always-on
@@ -155,10 +160,15 @@ func prepare(u, old *User, r Rules) error {
 	}
 
 	if !u.SSN.IsZero() {
-		if digits, ok := NormalizeSSN(u.SSN.Reveal()); ok {
+		digits, ok := SSNDigits(u.SSN.Reveal())
+		switch {
+		case ok && (r.Checks&CheckSSNStructure == 0 || ValidSSNStructure(digits)):
 			u.SSN = secret.Value(digits)
-		} else if changed(FieldSSN) {
-			ve.add(FieldSSN, CodeInvalid, "ssn must be 9 digits and a structurally valid SSN")
+		case !changed(FieldSSN):
+		case !ok:
+			ve.add(FieldSSN, CodeInvalid, "ssn must be 9 digits")
+		default:
+			ve.add(FieldSSN, CodeInvalid, "ssn must be a structurally valid SSN")
 		}
 	}
 

@@ -45,8 +45,9 @@ func New(svc *directory.Service, o Options) *Handler {
 		rules: directory.Rules{
 			Required: required,
 			// Entrust documents no phone format (its own example phone is
-			// not a possible number), so only e-mail syntax is checked.
-			Checks: directory.CheckEmail,
+			// not a possible number), so only e-mail syntax is checked,
+			// beside the SSN's structure.
+			Checks: directory.CheckEmail | directory.CheckSSNStructure,
 		},
 	}
 }

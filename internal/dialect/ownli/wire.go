@@ -19,7 +19,7 @@ var rules = directory.Rules{
 		directory.FieldFirstName, directory.FieldLastName, directory.FieldPhone,
 		directory.FieldAddress, directory.FieldAddressState,
 	},
-	Checks: directory.CheckEmail | directory.CheckPhone | directory.CheckUSAddress,
+	Checks: directory.CheckEmail | directory.CheckPhone | directory.CheckUSAddress | directory.CheckSSNStructure,
 }
 
 // Keys of directory.User.Extras this dialect owns.

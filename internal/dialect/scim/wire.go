@@ -14,7 +14,7 @@ import (
 // (RFC 7643 §4.1.1) and e-mail syntax is checked; phone numbers are kept as
 // sent: RFC 7643 §4.1.2 says they SHOULD be RFC 3966, and provisioning
 // clients send "+1 (555) 555-5555" and the like, so none is rejected.
-var rules = directory.Rules{Required: []directory.Field{directory.FieldUsername}, Checks: directory.CheckEmail}
+var rules = directory.Rules{Required: []directory.Field{directory.FieldUsername}, Checks: directory.CheckEmail | directory.CheckSSNStructure}
 
 // timeFormat is how meta timestamps are written: RFC 3339 UTC, millisecond
 // precision, as in the RFC's examples.

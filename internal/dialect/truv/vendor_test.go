@@ -133,6 +133,14 @@ func TestNotStricterThanTruv(t *testing.T) {
 			t.Fatalf("unparsable phone: %d %s, want it kept as sent", resp.Status, resp.Body)
 		}
 
+		// ssn is a plain string in Truv's docs: a test value no SSN could
+		// have (area 000) is accepted, and stored as its nine digits.
+		resp = env.Do(apitest.Request{Method: "POST", Path: "/v1/users/", Header: headers(env.Creds),
+			Body: `{"external_user_id":"4","first_name":"J","last_name":"D","ssn":"000123456"}`})
+		if resp.Status != http.StatusCreated {
+			t.Fatalf("ssn 000123456: %d %s, want 201", resp.Status, resp.Body)
+		}
+
 		// external_user_id as a JSON number: DRF's CharField makes it text.
 		for lit, want := range map[string]string{"12345": "12345", "12.50": "12.5", "1e3": "1000.0", "-0": "0"} {
 			resp = env.Do(apitest.Request{Method: "POST", Path: "/v1/users/", Header: headers(env.Creds),
