@@ -64,13 +64,18 @@ func (s *Service) CreateGroup(ctx context.Context, p Principal, in *Group) (*Gro
 	if err := prepareGroup(&g); err != nil {
 		return nil, err
 	}
+	if id := replayOf(ctx, p); id != "" {
+		return s.GetGroup(ctx, p, id) // created already; its response was lost
+	}
 	g.ID = newID()
 	g.Version = 1
 	g.CreatedAt = s.Now()
 	g.UpdatedAt = g.CreatedAt
-	if err := s.store.CreateGroup(ctx, &g); err != nil {
+	ch := s.change(ctx, &p, p.TenantID, ActionGroupCreate, TargetGroup, g.ID, groupFields(nil, &g), g.CreatedAt)
+	if err := s.store.CreateGroup(ctx, &g, ch); err != nil {
 		return nil, fmt.Errorf("create group: %w", referenceError(err))
 	}
+	committed(ctx, ch)
 	return s.GetGroup(ctx, p, g.ID) // read back for member display names
 }
 
@@ -90,6 +95,9 @@ func (s *Service) GetGroup(ctx context.Context, p Principal, id string) (*Group,
 // UpdateGroup applies mutate to the stored group and writes it, with the
 // same version semantics as UpdateUser.
 func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVersion int64, mutate func(*Group) error) (*Group, error) {
+	if rid := replayOf(ctx, p); rid != "" {
+		return s.GetGroup(ctx, p, rid) // updated already; its response was lost
+	}
 	for attempt := 0; ; attempt++ {
 		old, err := s.GetGroup(ctx, p, id)
 		if err != nil {
@@ -117,13 +125,15 @@ func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVer
 		if !g.UpdatedAt.After(old.UpdatedAt) {
 			g.UpdatedAt = old.UpdatedAt.Add(1e3)
 		}
-		err = s.store.UpdateGroup(ctx, &g, old.Version)
+		ch := s.change(ctx, &p, p.TenantID, ActionGroupUpdate, TargetGroup, g.ID, groupFields(old, &g), g.UpdatedAt)
+		err = s.store.UpdateGroup(ctx, &g, old.Version, ch)
 		if errors.Is(err, ErrPrecondition) && ifVersion == 0 && attempt < maxRetries {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("update group: %w", referenceError(err))
 		}
+		committed(ctx, ch)
 		return s.GetGroup(ctx, p, g.ID)
 	}
 }
@@ -152,7 +162,8 @@ func (s *Service) DeleteGroup(ctx context.Context, p Principal, id string, ifVer
 	if !ok {
 		return ErrNotFound
 	}
-	if err := s.store.DeleteGroup(ctx, p.TenantID, canon, ifVersion); err != nil {
+	ch := s.change(ctx, &p, p.TenantID, ActionGroupDelete, TargetGroup, canon, nil, s.Now())
+	if err := s.store.DeleteGroup(ctx, p.TenantID, canon, ifVersion, ch); err != nil {
 		return fmt.Errorf("delete group: %w", err)
 	}
 	return nil

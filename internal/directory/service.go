@@ -57,7 +57,8 @@ func (s *Service) CreateTenant(ctx context.Context, name string, policy UniquePo
 			"tenant name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	t := &Tenant{ID: newID(), Name: name, Unique: policy, CreatedAt: s.Now()}
-	if err := s.store.CreateTenant(ctx, t); err != nil {
+	ch := s.change(ctx, nil, t.ID, ActionTenantCreate, TargetTenant, t.ID, []string{"name", "unique"}, t.CreatedAt)
+	if err := s.store.CreateTenant(ctx, t, ch); err != nil {
 		return nil, fmt.Errorf("create tenant: %w", err)
 	}
 	return t, nil
@@ -91,7 +92,8 @@ func (s *Service) CreateCredential(ctx context.Context, tenant string) (*Credent
 	c := &Credential{ClientID: secret.NewClientID(), TenantID: t.ID, CreatedAt: s.Now()}
 	sec := secret.NewSecret(c.ClientID)
 	c.SecretHash = secret.Hash(sec)
-	if err := s.store.CreateCredential(ctx, c); err != nil {
+	ch := s.change(ctx, nil, t.ID, ActionCredentialCreate, TargetCredential, c.ClientID, nil, c.CreatedAt)
+	if err := s.store.CreateCredential(ctx, c, ch); err != nil {
 		return nil, "", fmt.Errorf("create credential: %w", err)
 	}
 	return c, sec, nil
@@ -112,7 +114,15 @@ func (s *Service) ListCredentials(ctx context.Context, tenant string) ([]*Creden
 
 // RevokeCredential revokes a credential and every token issued to it.
 func (s *Service) RevokeCredential(ctx context.Context, clientID string) error {
-	if err := s.store.RevokeCredential(ctx, clientID, s.Now()); err != nil {
+	// Read first for the tenant the audit entry belongs to; the revoke
+	// itself is one UPDATE, so a race with another revoke is harmless.
+	ci, err := s.store.GetCredential(ctx, clientID)
+	if err != nil {
+		return fmt.Errorf("revoke credential: %w", err)
+	}
+	now := s.Now()
+	ch := s.change(ctx, nil, ci.TenantID, ActionCredentialRevoke, TargetCredential, clientID, []string{"revoked_at"}, now)
+	if err := s.store.RevokeCredential(ctx, clientID, now, ch); err != nil {
 		return fmt.Errorf("revoke credential: %w", err)
 	}
 	return nil

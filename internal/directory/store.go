@@ -49,17 +49,22 @@ func (e *ClaimConflict) Is(target error) bool { return target == ErrConflict }
 // by it: a record of another tenant is ErrNotFound. Times are stored with
 // microsecond precision in UTC. A method returns only after its write is
 // durably committed.
+//
+// Every write method takes a *Change (nil: none) and writes it in the
+// write's own transaction: its audit entry, and the mark of the request's
+// Idempotency-Key, which fails the write with ErrIdempotencyInFlight when
+// the request no longer holds its key. A write that fails writes neither.
 type Store interface {
 	// CreateTenant inserts t. A taken name is a *ConflictError with
 	// Field FieldTenantName.
-	CreateTenant(ctx context.Context, t *Tenant) error
+	CreateTenant(ctx context.Context, t *Tenant, ch *Change) error
 	// GetTenantByName returns the tenant named name, or ErrNotFound.
 	GetTenantByName(ctx context.Context, name string) (*Tenant, error)
 	// ListTenants returns every tenant, oldest first.
 	ListTenants(ctx context.Context) ([]*Tenant, error)
 
 	// CreateCredential inserts c; its tenant must exist.
-	CreateCredential(ctx context.Context, c *Credential) error
+	CreateCredential(ctx context.Context, c *Credential, ch *Change) error
 	// GetCredential returns the credential with its tenant, revoked or
 	// not, or ErrNotFound.
 	GetCredential(ctx context.Context, clientID string) (*CredentialInfo, error)
@@ -67,7 +72,7 @@ type Store interface {
 	ListCredentials(ctx context.Context, tenantID string) ([]*Credential, error)
 	// RevokeCredential sets RevokedAt (once; a second call keeps the first
 	// time) and deletes the credential's tokens. ErrNotFound if unknown.
-	RevokeCredential(ctx context.Context, clientID string, at time.Time) error
+	RevokeCredential(ctx context.Context, clientID string, at time.Time, ch *Change) error
 	// TouchCredential records a use at time at.
 	TouchCredential(ctx context.Context, clientID string, at time.Time) error
 
@@ -86,7 +91,7 @@ type Store interface {
 	// caller) together with its claims, in one transaction. A claim held by
 	// another user is a *ClaimConflict naming it and that user, and nothing
 	// is written.
-	CreateUser(ctx context.Context, u *User, claims []Claim) error
+	CreateUser(ctx context.Context, u *User, claims []Claim, ch *Change) error
 	// GetUser returns the user, or ErrNotFound.
 	GetUser(ctx context.Context, tenantID, id string) (*User, error)
 	// UpdateUser replaces the stored user u.ID with u and its claims with
@@ -95,11 +100,11 @@ type Store interface {
 	// expectVersion+1 and u.UpdatedAt. ErrNotFound if the user does not
 	// exist, ErrPrecondition if its version differs, *ClaimConflict as in
 	// CreateUser.
-	UpdateUser(ctx context.Context, u *User, claims []Claim, expectVersion int64) error
+	UpdateUser(ctx context.Context, u *User, claims []Claim, expectVersion int64, ch *Change) error
 	// DeleteUser removes the user, its claims, aliases and group
 	// memberships. ErrNotFound if it does not exist; ErrPrecondition if
 	// expectVersion is non-zero and differs from the stored version.
-	DeleteUser(ctx context.Context, tenantID, id string, expectVersion int64) error
+	DeleteUser(ctx context.Context, tenantID, id string, expectVersion int64, ch *Change) error
 	// FindUserByClaim returns the user holding the claim, or ErrNotFound.
 	FindUserByClaim(ctx context.Context, tenantID string, c Claim) (*User, error)
 	// ListUsers returns one page of the tenant's users; see UserQuery.
@@ -111,21 +116,39 @@ type Store interface {
 	// of the tenant is ErrInvalidReference. A display name another group
 	// of the tenant holds (compared lower-cased) is a *ConflictError with
 	// Field FieldDisplayName and the holder's id.
-	CreateGroup(ctx context.Context, g *Group) error
+	CreateGroup(ctx context.Context, g *Group, ch *Change) error
 	// GetGroup returns the group with its members, or ErrNotFound.
 	GetGroup(ctx context.Context, tenantID, id string) (*Group, error)
 	// UpdateGroup replaces the group and its member set, provided the
 	// stored version equals expectVersion (the caller set g.Version to
 	// expectVersion+1). Errors as UpdateUser and CreateGroup (a taken
 	// display name included).
-	UpdateGroup(ctx context.Context, g *Group, expectVersion int64) error
+	UpdateGroup(ctx context.Context, g *Group, expectVersion int64, ch *Change) error
 	// DeleteGroup removes the group. Errors as DeleteUser.
-	DeleteGroup(ctx context.Context, tenantID, id string, expectVersion int64) error
+	DeleteGroup(ctx context.Context, tenantID, id string, expectVersion int64, ch *Change) error
 	// ListGroups returns one page of the tenant's groups.
 	ListGroups(ctx context.Context, tenantID string, q GroupQuery) (*GroupPage, error)
 	// GroupsOfUsers returns, for each given user id, the groups it is a
 	// member of, ordered by display name.
 	GroupsOfUsers(ctx context.Context, tenantID string, userIDs []string) (map[string][]GroupRef, error)
+
+	// AcquireIdempotencyKey inserts rec (pending, owned by rec.Owner) or
+	// returns the record already stored under rec.Key. A stored record
+	// created before expiredBefore is replaced as if absent; a pending
+	// one whose lease has ended and whose hash equals rec's is taken over
+	// (its owner and lease become rec's). The returned record is owned by
+	// the caller exactly when its Owner is rec.Owner.
+	AcquireIdempotencyKey(ctx context.Context, rec *IdempotencyRecord, expiredBefore time.Time) (*IdempotencyRecord, error)
+	// CompleteIdempotencyKey records the response of a committed key;
+	// a key already done keeps its first response.
+	CompleteIdempotencyKey(ctx context.Context, k IdempotencyKey, resp *IdempotentResponse) error
+	// ReleaseIdempotencyKey deletes a pending key owner holds.
+	ReleaseIdempotencyKey(ctx context.Context, k IdempotencyKey, owner string) error
+	// DeleteExpiredIdempotencyKeys deletes keys created before t.
+	DeleteExpiredIdempotencyKeys(ctx context.Context, before time.Time) (int64, error)
+
+	// ListAudit returns a tenant's audit entries matching q, oldest first.
+	ListAudit(ctx context.Context, tenantID string, q AuditQuery) ([]*AuditEntry, error)
 }
 
 // ErrInvalidFilter: a filter names a field or operator the store cannot

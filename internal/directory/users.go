@@ -27,13 +27,17 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, in *User, r Rules
 	if err := prepare(u, nil, r); err != nil {
 		return nil, err
 	}
+	if id := replayOf(ctx, p); id != "" {
+		return s.GetUser(ctx, p, id) // created already; its response was lost
+	}
 	u.ID = newID()
 	u.Version = 1
 	u.CreatedAt = s.Now()
 	u.UpdatedAt = u.CreatedAt
 	for attempt := 0; ; attempt++ {
 		u.PartnerCode = newPartnerCode()
-		err := s.store.CreateUser(ctx, u, claims(u, p.Unique))
+		ch := s.change(ctx, &p, p.TenantID, ActionUserCreate, TargetUser, u.ID, userFields(nil, u), u.CreatedAt)
+		err := s.store.CreateUser(ctx, u, claims(u, p.Unique), ch)
 		var cc *ClaimConflict
 		if errors.As(err, &cc) && cc.Claim.Kind == ClaimPartnerCode && attempt < maxRetries {
 			continue // a random code collided: draw another
@@ -41,6 +45,7 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, in *User, r Rules
 		if err != nil {
 			return nil, fmt.Errorf("create user: %w", conflictFor(u, err))
 		}
+		committed(ctx, ch)
 		return u, nil
 	}
 }
@@ -142,6 +147,9 @@ func (s *Service) FindUserByLogin(ctx context.Context, p Principal, login string
 // mutate may not change the id, tenant, version, timestamps or partner
 // code; those are restored after it runs.
 func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, r Rules, ifVersion int64, mutate func(*User) error) (*User, error) {
+	if rid := replayOf(ctx, p); rid != "" {
+		return s.GetUser(ctx, p, rid) // updated already; its response was lost
+	}
 	for attempt := 0; ; attempt++ {
 		old, err := s.GetUser(ctx, p, id)
 		if err != nil {
@@ -163,13 +171,15 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, r Rule
 		if !u.UpdatedAt.After(old.UpdatedAt) {
 			u.UpdatedAt = old.UpdatedAt.Add(1e3) // keep updated_at strictly increasing
 		}
-		err = s.store.UpdateUser(ctx, u, claims(u, p.Unique), old.Version)
+		ch := s.change(ctx, &p, p.TenantID, ActionUserUpdate, TargetUser, u.ID, userFields(old, u), u.UpdatedAt)
+		err = s.store.UpdateUser(ctx, u, claims(u, p.Unique), old.Version, ch)
 		if errors.Is(err, ErrPrecondition) && ifVersion == 0 && attempt < maxRetries {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("update user: %w", conflictFor(u, err))
 		}
+		committed(ctx, ch)
 		return u, nil
 	}
 }
@@ -180,7 +190,8 @@ func (s *Service) DeleteUser(ctx context.Context, p Principal, id string, ifVers
 	if !ok {
 		return ErrNotFound
 	}
-	if err := s.store.DeleteUser(ctx, p.TenantID, canon, ifVersion); err != nil {
+	ch := s.change(ctx, &p, p.TenantID, ActionUserDelete, TargetUser, canon, nil, s.Now())
+	if err := s.store.DeleteUser(ctx, p.TenantID, canon, ifVersion, ch); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	return nil

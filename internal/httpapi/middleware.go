@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/roster-dev/roster/internal/directory"
 )
 
 // recorder captures the status and size of a response for the access log.
@@ -70,7 +72,8 @@ func MiddlewareWith(h http.Handler, o MiddlewareOptions) http.Handler {
 			id = newRequestID()
 		}
 		info := &Info{RequestID: id}
-		r = r.WithContext(context.WithValue(r.Context(), infoKey, info))
+		// The core reads the request id too, for the audit log.
+		r = r.WithContext(directory.WithRequestID(context.WithValue(r.Context(), infoKey, info), id))
 		w.Header().Set("X-Request-Id", id)
 		rw := &recorder{ResponseWriter: w}
 		defer func() {

@@ -20,7 +20,7 @@ func BenchmarkCreateUserValues(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/values=%v", backend, withValues), func(b *testing.B) {
 				s := testdb.Open(b, backend)
 				tn := &d.Tenant{ID: d.NewID(), Name: "bench", CreatedAt: time.Now()}
-				if err := s.CreateTenant(b.Context(), tn); err != nil {
+				if err := s.CreateTenant(b.Context(), tn, nil); err != nil {
 					b.Fatal(err)
 				}
 				var n atomic.Int64
@@ -38,7 +38,7 @@ func BenchmarkCreateUserValues(b *testing.B) {
 							}
 						}
 						claims := []d.Claim{{Kind: d.ClaimEmail, Value: u.EmailNorm}, {Kind: d.ClaimPhone, Value: u.PhoneNorm}}
-						if err := s.CreateUser(b.Context(), u, claims); err != nil {
+						if err := s.CreateUser(b.Context(), u, claims, nil); err != nil {
 							b.Error(err)
 							return
 						}
@@ -58,7 +58,7 @@ func BenchmarkFilterValue(b *testing.B) {
 		b.Run(backend, func(b *testing.B) {
 			s := testdb.Open(b, backend)
 			tn := &d.Tenant{ID: d.NewID(), Name: "bench", CreatedAt: time.Now()}
-			if err := s.CreateTenant(b.Context(), tn); err != nil {
+			if err := s.CreateTenant(b.Context(), tn, nil); err != nil {
 				b.Fatal(err)
 			}
 			for i := range users {
@@ -67,7 +67,7 @@ func BenchmarkFilterValue(b *testing.B) {
 						{Value: fmt.Sprintf("U%d@Example.com", i), Type: "work", Primary: true},
 						{Value: fmt.Sprintf("u%d@home.example", i), Type: "home"},
 					}}}
-				if err := s.CreateUser(b.Context(), u, nil); err != nil {
+				if err := s.CreateUser(b.Context(), u, nil, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

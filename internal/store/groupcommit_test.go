@@ -23,7 +23,7 @@ import (
 func gcTenant(t *testing.T, s *store.Store) *directory.Tenant {
 	t.Helper()
 	tn := &directory.Tenant{ID: directory.NewID(), Name: "acme", Unique: directory.DefaultUniquePolicy, CreatedAt: time.Now()}
-	if err := s.CreateTenant(t.Context(), tn); err != nil {
+	if err := s.CreateTenant(t.Context(), tn, nil); err != nil {
 		t.Fatalf("CreateTenant: %v", err)
 	}
 	return tn
@@ -96,7 +96,7 @@ func TestGroupCommitBatches(t *testing.T) {
 			for i := range users {
 				u, claims := gcUser(tn.ID, fmt.Sprintf("u%d", i))
 				users[i] = u
-				wg.Go(func() { errs[i] = s.CreateUser(ctx, u, claims) })
+				wg.Go(func() { errs[i] = s.CreateUser(ctx, u, claims, nil) })
 			}
 			waitQueued(t, s, tc.writes)
 			release()
@@ -133,7 +133,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	held, heldClaims := gcUser(tn.ID, "held")
-	if err := s.CreateUser(ctx, held, heldClaims); err != nil {
+	if err := s.CreateUser(ctx, held, heldClaims, nil); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	// insert writes the scratch row name.
@@ -168,13 +168,13 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		{name: "ok-first", write: rawWrite("ok-first", ok), wantErr: isErr(nil), wantCommitted: true},
 		{
 			name:          "create",
-			write:         func(ctx context.Context, _ func()) error { return s.CreateUser(ctx, user, claims) },
+			write:         func(ctx context.Context, _ func()) error { return s.CreateUser(ctx, user, claims, nil) },
 			wantErr:       isErr(nil),
 			wantCommitted: true,
 		},
 		{
 			name:  "conflicting claim",
-			write: func(ctx context.Context, _ func()) error { return s.CreateUser(ctx, dup, dupClaims) },
+			write: func(ctx context.Context, _ func()) error { return s.CreateUser(ctx, dup, dupClaims, nil) },
 			wantErr: func(err error) bool {
 				var cc *directory.ClaimConflict
 				return errors.As(err, &cc) && cc.ExistingID == held.ID
@@ -389,7 +389,7 @@ func TestGroupCommitDurable(t *testing.T) {
 	for i := range users {
 		u, claims := gcUser(tn.ID, fmt.Sprintf("u%d", i))
 		users[i] = u
-		wg.Go(func() { errs[i] = s.CreateUser(ctx, u, claims) })
+		wg.Go(func() { errs[i] = s.CreateUser(ctx, u, claims, nil) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -447,7 +447,7 @@ func TestGroupCommitClose(t *testing.T) {
 	for i := range users {
 		u, claims := gcUser(tn.ID, fmt.Sprintf("u%d", i))
 		users[i] = u
-		wg.Go(func() { errs[i] = s.CreateUser(ctx, u, claims) })
+		wg.Go(func() { errs[i] = s.CreateUser(ctx, u, claims, nil) })
 	}
 	time.Sleep(2 * time.Millisecond) // let some of them commit, some queue
 	if err := s.Close(); err != nil {
@@ -458,7 +458,7 @@ func TestGroupCommitClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 	u, claims := gcUser(tn.ID, "late")
-	if err := s.CreateUser(ctx, u, claims); !errors.Is(err, store.ErrClosed) {
+	if err := s.CreateUser(ctx, u, claims, nil); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("CreateUser after Close: got %v, want ErrClosed", err)
 	}
 
@@ -493,7 +493,7 @@ func TestGroupCommitAnswersFailuresAfterCommit(t *testing.T) {
 	ctx := t.Context()
 	tn := gcTenant(t, s)
 	u, claims := gcUser(tn.ID, "ann")
-	if err := s.CreateUser(ctx, u, claims); err != nil {
+	if err := s.CreateUser(ctx, u, claims, nil); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	release := holdCommitter(t, s)
@@ -507,7 +507,7 @@ func TestGroupCommitAnswersFailuresAfterCommit(t *testing.T) {
 		v := *u
 		v.FirstName, v.Version = fmt.Sprint("v", i), 2
 		wg.Go(func() {
-			err := s.UpdateUser(ctx, &v, claims, 1)
+			err := s.UpdateUser(ctx, &v, claims, 1, nil)
 			got, gerr := s.GetUser(ctx, tn.ID, u.ID)
 			if gerr != nil {
 				t.Errorf("GetUser: %v", gerr)

@@ -22,7 +22,7 @@ import (
 // it), so the holder is read in the same transaction. On PostgreSQL a
 // concurrent, uncommitted insert of the same name makes ours wait for its
 // transaction, and the read that follows sees its committed row.
-func (s *Store) CreateGroup(ctx context.Context, g *directory.Group) error {
+func (s *Store) CreateGroup(ctx context.Context, g *directory.Group, ch *directory.Change) error {
 	norm := strings.ToLower(g.DisplayName)
 	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
@@ -42,7 +42,7 @@ func (s *Store) CreateGroup(ctx context.Context, g *directory.Group) error {
 		if err := insertMembers(ctx, tx, g); err != nil {
 			return fmt.Errorf("insert group: %w", s.d.classify(err))
 		}
-		return nil
+		return s.recordChange(ctx, tx, ch)
 	})
 }
 
@@ -81,7 +81,7 @@ func groupNameConflict(ctx context.Context, tx *sql.Tx, tenantID, self, norm str
 // An UPDATE has no ON CONFLICT clause, so it runs inside a savepoint: a
 // unique violation undoes the savepoint only, and the transaction stays
 // usable on PostgreSQL to read the holder.
-func (s *Store) UpdateGroup(ctx context.Context, g *directory.Group, expectVersion int64) error {
+func (s *Store) UpdateGroup(ctx context.Context, g *directory.Group, expectVersion int64, ch *directory.Change) error {
 	norm := strings.ToLower(g.DisplayName)
 	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT group_name`); err != nil {
@@ -113,14 +113,14 @@ func (s *Store) UpdateGroup(ctx context.Context, g *directory.Group, expectVersi
 		if err := insertMembers(ctx, tx, g); err != nil {
 			return fmt.Errorf("update group: %w", s.d.classify(err))
 		}
-		return nil
+		return s.recordChange(ctx, tx, ch)
 	})
 }
 
 // DeleteGroup removes the group and its memberships. Errors as
 // DeleteUser.
-func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, expectVersion int64) error {
-	return s.deleteVersioned(ctx, "groups", tenantID, id, expectVersion)
+func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, expectVersion int64, ch *directory.Change) error {
+	return s.deleteVersioned(ctx, "groups", tenantID, id, expectVersion, ch)
 }
 
 const groupSelect = `SELECT g.tenant_id, g.id, g.display_name, g.external_id, g.version, g.created_at, g.updated_at FROM groups g `

@@ -207,7 +207,7 @@ func testMigrate0002(t *testing.T, backend string) {
 		}
 	}
 	// The index now holds: a new spelling of a kept name is a conflict.
-	err = s.CreateGroup(ctx, &d.Group{ID: d.NewID(), TenantID: tenantA, DisplayName: "SOLO", Version: 1})
+	err = s.CreateGroup(ctx, &d.Group{ID: d.NewID(), TenantID: tenantA, DisplayName: "SOLO", Version: 1}, nil)
 	var ce *d.ConflictError
 	if !errors.As(err, &ce) || ce.Field != d.FieldDisplayName || ce.ExistingID != g["Solo"] {
 		t.Errorf("CreateGroup(SOLO) after migration: got %v, want a display name conflict with Solo", err)

@@ -201,13 +201,13 @@ func TestSSNEncryptedAtRest(t *testing.T) {
 		t.Fatalf("Migrate: %v", err)
 	}
 	tn := &directory.Tenant{ID: directory.NewID(), Name: "acme", CreatedAt: time.Now()}
-	if err := s.CreateTenant(ctx, tn); err != nil {
+	if err := s.CreateTenant(ctx, tn, nil); err != nil {
 		t.Fatalf("CreateTenant: %v", err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	u := &directory.User{ID: directory.NewID(), TenantID: tn.ID, Username: "ann", UsernameNorm: "ann",
 		SSN: "123456789", Version: 1, CreatedAt: now, UpdatedAt: now}
-	if err := s.CreateUser(ctx, u, nil); err != nil {
+	if err := s.CreateUser(ctx, u, nil, nil); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	// Look at the files while the WAL still holds the write, then after a
@@ -272,7 +272,7 @@ func TestPostgresTwoInstances(t *testing.T) {
 	b := testdb.OpenURL(t, url, kr)
 	ctx := t.Context()
 	tn := &directory.Tenant{ID: directory.NewID(), Name: "acme", Unique: directory.DefaultUniquePolicy, CreatedAt: time.Now()}
-	if err := a.CreateTenant(ctx, tn); err != nil {
+	if err := a.CreateTenant(ctx, tn, nil); err != nil {
 		t.Fatalf("CreateTenant on a: %v", err)
 	}
 	if _, err := b.GetTenantByName(ctx, "acme"); err != nil {
@@ -282,7 +282,7 @@ func TestPostgresTwoInstances(t *testing.T) {
 	u := &directory.User{ID: directory.NewID(), TenantID: tn.ID, Username: "ann", UsernameNorm: "ann",
 		Email: "ann@example.com", EmailNorm: "ann@example.com", SSN: "123456789", Version: 1, CreatedAt: now, UpdatedAt: now}
 	claim := directory.Claim{Kind: directory.ClaimEmail, Value: "ann@example.com"}
-	if err := a.CreateUser(ctx, u, []directory.Claim{claim}); err != nil {
+	if err := a.CreateUser(ctx, u, []directory.Claim{claim}, nil); err != nil {
 		t.Fatalf("CreateUser on a: %v", err)
 	}
 	got, err := b.GetUser(ctx, tn.ID, u.ID)
@@ -291,12 +291,12 @@ func TestPostgresTwoInstances(t *testing.T) {
 	}
 	dup := *u
 	dup.ID = directory.NewID()
-	err = b.CreateUser(ctx, &dup, []directory.Claim{claim})
+	err = b.CreateUser(ctx, &dup, []directory.Claim{claim}, nil)
 	var cc *directory.ClaimConflict
 	if !errors.As(err, &cc) || cc.ExistingID != u.ID {
 		t.Errorf("CreateUser of a duplicate on b: got %v, want a ClaimConflict held by %s", err, u.ID)
 	}
-	if err := b.DeleteUser(ctx, tn.ID, u.ID, 1); err != nil {
+	if err := b.DeleteUser(ctx, tn.ID, u.ID, 1, nil); err != nil {
 		t.Fatalf("DeleteUser on b: %v", err)
 	}
 	if _, err := a.GetUser(ctx, tn.ID, u.ID); !errors.Is(err, directory.ErrNotFound) {

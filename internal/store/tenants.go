@@ -12,12 +12,17 @@ import (
 
 // CreateTenant inserts t. A taken name is a *directory.ConflictError with
 // Field FieldTenantName.
-func (s *Store) CreateTenant(ctx context.Context, t *directory.Tenant) error {
-	_, err := s.exec(ctx,
-		`INSERT INTO tenants (id, name, unique_email, unique_phone, unique_external_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		t.ID, t.Name, b2i(t.Unique.Email), b2i(t.Unique.Phone), b2i(t.Unique.ExternalID), micros(t.CreatedAt))
-	if err := s.d.classify(err); err != nil {
+func (s *Store) CreateTenant(ctx context.Context, t *directory.Tenant, ch *directory.Change) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO tenants (id, name, unique_email, unique_phone, unique_external_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			t.ID, t.Name, b2i(t.Unique.Email), b2i(t.Unique.Phone), b2i(t.Unique.ExternalID), micros(t.CreatedAt)); err != nil {
+			return s.d.classify(err)
+		}
+		return s.recordChange(ctx, tx, ch)
+	})
+	if err != nil {
 		if errors.Is(err, directory.ErrConflict) {
 			return fmt.Errorf("insert tenant: %w", &directory.ConflictError{Field: directory.FieldTenantName, Value: t.Name})
 		}
@@ -73,11 +78,16 @@ func (s *Store) ListTenants(ctx context.Context) ([]*directory.Tenant, error) {
 
 // CreateCredential inserts c. An unknown tenant is ErrInvalidReference, a
 // taken client id ErrConflict.
-func (s *Store) CreateCredential(ctx context.Context, c *directory.Credential) error {
-	_, err := s.exec(ctx,
-		`INSERT INTO credentials (client_id, tenant_id, secret_hash, created_at, revoked_at, last_used_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		c.ClientID, c.TenantID, c.SecretHash, micros(c.CreatedAt), nullMicros(c.RevokedAt), nullMicros(c.LastUsedAt))
+func (s *Store) CreateCredential(ctx context.Context, c *directory.Credential, ch *directory.Change) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO credentials (client_id, tenant_id, secret_hash, created_at, revoked_at, last_used_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			c.ClientID, c.TenantID, c.SecretHash, micros(c.CreatedAt), nullMicros(c.RevokedAt), nullMicros(c.LastUsedAt)); err != nil {
+			return err
+		}
+		return s.recordChange(ctx, tx, ch)
+	})
 	if err != nil {
 		return fmt.Errorf("insert credential: %w", s.d.classify(err))
 	}
@@ -142,7 +152,7 @@ func (s *Store) ListCredentials(ctx context.Context, tenantID string) ([]*direct
 
 // RevokeCredential sets RevokedAt unless it is set already, and deletes
 // the credential's tokens, in one transaction. ErrNotFound if unknown.
-func (s *Store) RevokeCredential(ctx context.Context, clientID string, at time.Time) error {
+func (s *Store) RevokeCredential(ctx context.Context, clientID string, at time.Time, ch *directory.Change) error {
 	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE credentials SET revoked_at = COALESCE(revoked_at, $2) WHERE client_id = $1`,
@@ -158,7 +168,7 @@ func (s *Store) RevokeCredential(ctx context.Context, clientID string, at time.T
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE client_id = $1`, clientID); err != nil {
 			return fmt.Errorf("revoke credential: delete tokens: %w", s.d.classify(err))
 		}
-		return nil
+		return s.recordChange(ctx, tx, ch)
 	})
 }
 

@@ -323,7 +323,7 @@ const insertValuesSQL = `INSERT INTO user_values (tenant_id, user_id, kind, seq,
 // CreateUser inserts u with its aliases, values and claims in one
 // transaction. A claim held by another user is a *directory.ClaimConflict
 // naming it and its holder, and nothing is written.
-func (s *Store) CreateUser(ctx context.Context, u *directory.User, claims []directory.Claim) error {
+func (s *Store) CreateUser(ctx context.Context, u *directory.User, claims []directory.Claim, ch *directory.Change) error {
 	args, err := s.userArgs(u)
 	if err != nil {
 		return fmt.Errorf("insert user: %w", err)
@@ -345,7 +345,7 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User, claims []dire
 		if err := insertRows(ctx, tx, insertValuesSQL, values); err != nil {
 			return fmt.Errorf("insert user: values: %w", s.d.classify(err))
 		}
-		return nil
+		return s.recordChange(ctx, tx, ch)
 	})
 }
 
@@ -462,7 +462,7 @@ func (s *Store) getUserWhere(ctx context.Context, tenantID, where string, args .
 // in one transaction, provided the stored version is expectVersion.
 // ErrNotFound if the user does not exist in u.TenantID, ErrPrecondition if
 // its version differs, *directory.ClaimConflict if a new claim is held.
-func (s *Store) UpdateUser(ctx context.Context, u *directory.User, claims []directory.Claim, expectVersion int64) error {
+func (s *Store) UpdateUser(ctx context.Context, u *directory.User, claims []directory.Claim, expectVersion int64, ch *directory.Change) error {
 	args, err := s.userArgs(u)
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
@@ -504,7 +504,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *directory.User, claims []dire
 		if err := insertRows(ctx, tx, insertValuesSQL, values); err != nil {
 			return fmt.Errorf("update user: values: %w", s.d.classify(err))
 		}
-		return nil
+		return s.recordChange(ctx, tx, ch)
 	})
 }
 
@@ -534,11 +534,11 @@ func (s *Store) checkVersioned(ctx context.Context, tx *sql.Tx, res sql.Result, 
 // memberships go with it (ON DELETE CASCADE). ErrNotFound if it does not
 // exist in the tenant; ErrPrecondition if expectVersion is non-zero and
 // differs.
-func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, expectVersion int64) error {
-	return s.deleteVersioned(ctx, "users", tenantID, id, expectVersion)
+func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, expectVersion int64, ch *directory.Change) error {
+	return s.deleteVersioned(ctx, "users", tenantID, id, expectVersion, ch)
 }
 
-func (s *Store) deleteVersioned(ctx context.Context, table, tenantID, id string, expectVersion int64) error {
+func (s *Store) deleteVersioned(ctx context.Context, table, tenantID, id string, expectVersion int64, ch *directory.Change) error {
 	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		query := `DELETE FROM ` + table + ` WHERE tenant_id = $1 AND id = $2`
 		args := []any{tenantID, id}
@@ -553,6 +553,6 @@ func (s *Store) deleteVersioned(ctx context.Context, table, tenantID, id string,
 		if err := s.checkVersioned(ctx, tx, res, table, tenantID, id); err != nil {
 			return fmt.Errorf("delete from %s: %w", table, err)
 		}
-		return nil
+		return s.recordChange(ctx, tx, ch)
 	})
 }

@@ -49,7 +49,7 @@ func filterFixture(t *testing.T, s d.Store) (tenantID string, users map[string]*
 	}
 	g := &d.Group{ID: d.NewID(), TenantID: tn.ID, DisplayName: "Team", Version: 1, CreatedAt: stamp(), UpdatedAt: stamp(),
 		Members: []d.Member{{UserID: users["ann"].ID}, {UserID: users["carl"].ID}}}
-	if err := s.CreateGroup(t.Context(), g); err != nil {
+	if err := s.CreateGroup(t.Context(), g, nil); err != nil {
 		t.Fatalf("CreateGroup: %v", err)
 	}
 	// Another tenant's look-alike must never show up.

@@ -51,7 +51,7 @@ func testGroups(t *testing.T, s d.Store) {
 
 	g := newGroup(tn.ID, "Admins", ann, bob, ann) // a duplicate member is one member
 	g.ExternalID = "ext-g"
-	if err := s.CreateGroup(ctx, g); err != nil {
+	if err := s.CreateGroup(ctx, g, nil); err != nil {
 		t.Fatalf("CreateGroup: %v", err)
 	}
 	got, err := s.GetGroup(ctx, tn.ID, g.ID)
@@ -69,7 +69,7 @@ func testGroups(t *testing.T, s d.Store) {
 
 	for _, m := range []*d.User{stranger, {ID: d.NewID()}} {
 		bad := newGroup(tn.ID, "Bad", ann, m)
-		wantErr(t, "CreateGroup with a member outside the tenant", s.CreateGroup(ctx, bad), d.ErrInvalidReference)
+		wantErr(t, "CreateGroup with a member outside the tenant", s.CreateGroup(ctx, bad, nil), d.ErrInvalidReference)
 		_, err = s.GetGroup(ctx, tn.ID, bad.ID)
 		wantErr(t, "GetGroup of the rejected group", err, d.ErrNotFound)
 	}
@@ -78,7 +78,7 @@ func testGroups(t *testing.T, s d.Store) {
 	v2 := *g
 	v2.DisplayName, v2.ExternalID, v2.Version, v2.UpdatedAt = "Owners", "", 2, stamp()
 	v2.Members = []d.Member{{UserID: carl.ID}, {UserID: bob.ID}}
-	if err := s.UpdateGroup(ctx, &v2, 1); err != nil {
+	if err := s.UpdateGroup(ctx, &v2, 1, nil); err != nil {
 		t.Fatalf("UpdateGroup: %v", err)
 	}
 	got, _ = s.GetGroup(ctx, tn.ID, g.ID)
@@ -90,22 +90,22 @@ func testGroups(t *testing.T, s d.Store) {
 	}
 	stale := v2
 	stale.Version = 3
-	wantErr(t, "UpdateGroup with a stale version", s.UpdateGroup(ctx, &stale, 1), d.ErrPrecondition)
+	wantErr(t, "UpdateGroup with a stale version", s.UpdateGroup(ctx, &stale, 1, nil), d.ErrPrecondition)
 	bad := v2
 	bad.Version, bad.Members = 3, []d.Member{{UserID: stranger.ID}}
-	wantErr(t, "UpdateGroup with a foreign member", s.UpdateGroup(ctx, &bad, 2), d.ErrInvalidReference)
+	wantErr(t, "UpdateGroup with a foreign member", s.UpdateGroup(ctx, &bad, 2, nil), d.ErrInvalidReference)
 	if got, _ := s.GetGroup(ctx, tn.ID, g.ID); got.Version != 2 || len(got.Members) != 2 {
 		t.Errorf("after failed updates: got version %d, %d members, want 2, 2", got.Version, len(got.Members))
 	}
 	missing := v2
 	missing.ID = d.NewID()
-	wantErr(t, "UpdateGroup of a missing group", s.UpdateGroup(ctx, &missing, 1), d.ErrNotFound)
+	wantErr(t, "UpdateGroup of a missing group", s.UpdateGroup(ctx, &missing, 1, nil), d.ErrNotFound)
 	foreign := v2
 	foreign.TenantID = other.ID
-	wantErr(t, "UpdateGroup from another tenant", s.UpdateGroup(ctx, &foreign, 2), d.ErrNotFound)
+	wantErr(t, "UpdateGroup from another tenant", s.UpdateGroup(ctx, &foreign, 2, nil), d.ErrNotFound)
 
 	// Deleting a user removes its memberships.
-	if err := s.DeleteUser(ctx, tn.ID, carl.ID, 0); err != nil {
+	if err := s.DeleteUser(ctx, tn.ID, carl.ID, 0, nil); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
 	got, _ = s.GetGroup(ctx, tn.ID, g.ID)
@@ -117,7 +117,7 @@ func testGroups(t *testing.T, s d.Store) {
 	z := newGroup(tn.ID, "Zebras", bob)
 	a := newGroup(tn.ID, "Ants", bob, ann)
 	for _, g := range []*d.Group{z, a} {
-		if err := s.CreateGroup(ctx, g); err != nil {
+		if err := s.CreateGroup(ctx, g, nil); err != nil {
 			t.Fatalf("CreateGroup: %v", err)
 		}
 	}
@@ -142,14 +142,14 @@ func testGroups(t *testing.T, s d.Store) {
 	}
 
 	// Delete with version semantics.
-	wantErr(t, "DeleteGroup with a stale version", s.DeleteGroup(ctx, tn.ID, g.ID, 1), d.ErrPrecondition)
-	wantErr(t, "DeleteGroup from another tenant", s.DeleteGroup(ctx, other.ID, g.ID, 0), d.ErrNotFound)
-	if err := s.DeleteGroup(ctx, tn.ID, g.ID, 2); err != nil {
+	wantErr(t, "DeleteGroup with a stale version", s.DeleteGroup(ctx, tn.ID, g.ID, 1, nil), d.ErrPrecondition)
+	wantErr(t, "DeleteGroup from another tenant", s.DeleteGroup(ctx, other.ID, g.ID, 0, nil), d.ErrNotFound)
+	if err := s.DeleteGroup(ctx, tn.ID, g.ID, 2, nil); err != nil {
 		t.Fatalf("DeleteGroup: %v", err)
 	}
 	_, err = s.GetGroup(ctx, tn.ID, g.ID)
 	wantErr(t, "GetGroup after DeleteGroup", err, d.ErrNotFound)
-	wantErr(t, "DeleteGroup again", s.DeleteGroup(ctx, tn.ID, g.ID, 0), d.ErrNotFound)
+	wantErr(t, "DeleteGroup again", s.DeleteGroup(ctx, tn.ID, g.ID, 0, nil), d.ErrNotFound)
 	if refs, _ := s.GroupsOfUsers(ctx, tn.ID, []string{bob.ID}); len(refs[bob.ID]) != 2 {
 		t.Errorf("GroupsOfUsers after DeleteGroup: got %v, want Ants and Zebras", refs[bob.ID])
 	}
@@ -170,12 +170,12 @@ func testListGroups(t *testing.T, s d.Store) {
 		newGroup(tn.ID, "drivers_1", bob),
 	} {
 		g.ExternalID = "x-" + strings.ToLower(g.DisplayName)
-		if err := s.CreateGroup(ctx, g); err != nil {
+		if err := s.CreateGroup(ctx, g, nil); err != nil {
 			t.Fatalf("CreateGroup: %v", err)
 		}
 		gs[g.DisplayName] = g
 	}
-	if err := s.CreateGroup(ctx, newGroup(other.ID, "admins")); err != nil {
+	if err := s.CreateGroup(ctx, newGroup(other.ID, "admins"), nil); err != nil {
 		t.Fatalf("CreateGroup in another tenant: %v", err)
 	}
 	names := func(groups []*d.Group) []string {
@@ -269,48 +269,48 @@ func testGroupNameUnique(t *testing.T, s d.Store) {
 	other := mustTenant(t, s, "other")
 	ann := mustCreate(t, s, newUser(tn.ID, "ann", ""))
 	admins := newGroup(tn.ID, "Admins", ann)
-	if err := s.CreateGroup(ctx, admins); err != nil {
+	if err := s.CreateGroup(ctx, admins, nil); err != nil {
 		t.Fatalf("CreateGroup: %v", err)
 	}
 
 	dup := newGroup(tn.ID, "ADMINS", ann)
-	wantNameConflict(t, "CreateGroup(ADMINS)", s.CreateGroup(ctx, dup), "admins", admins.ID)
+	wantNameConflict(t, "CreateGroup(ADMINS)", s.CreateGroup(ctx, dup, nil), "admins", admins.ID)
 	_, err := s.GetGroup(ctx, tn.ID, dup.ID)
 	wantErr(t, "GetGroup of the rejected group", err, d.ErrNotFound)
-	if err := s.CreateGroup(ctx, newGroup(other.ID, "admins")); err != nil {
+	if err := s.CreateGroup(ctx, newGroup(other.ID, "admins"), nil); err != nil {
 		t.Errorf("CreateGroup(admins) in another tenant: %v", err)
 	}
 
 	ops := newGroup(tn.ID, "Ops")
-	if err := s.CreateGroup(ctx, ops); err != nil {
+	if err := s.CreateGroup(ctx, ops, nil); err != nil {
 		t.Fatalf("CreateGroup(Ops): %v", err)
 	}
 	rename := *ops
 	rename.DisplayName, rename.Version, rename.UpdatedAt = "aDMINs", 2, stamp()
-	wantNameConflict(t, "UpdateGroup(Ops → aDMINs)", s.UpdateGroup(ctx, &rename, 1), "admins", admins.ID)
+	wantNameConflict(t, "UpdateGroup(Ops → aDMINs)", s.UpdateGroup(ctx, &rename, 1, nil), "admins", admins.ID)
 	if got, err := s.GetGroup(ctx, tn.ID, ops.ID); err != nil || got.DisplayName != "Ops" || got.Version != 1 {
 		t.Errorf("Ops after a conflicting rename: got %+v, %v, want unchanged", got, err)
 	}
 	// The transaction is still usable after the conflict: a write in it
 	// that follows must land (on SQLite it may share a group commit).
 	rename.DisplayName = "Operations"
-	if err := s.UpdateGroup(ctx, &rename, 1); err != nil {
+	if err := s.UpdateGroup(ctx, &rename, 1, nil); err != nil {
 		t.Fatalf("UpdateGroup(Ops → Operations): %v", err)
 	}
 
 	self := *admins
 	self.DisplayName, self.Version, self.UpdatedAt = "ADMINS", 2, stamp()
-	if err := s.UpdateGroup(ctx, &self, 1); err != nil {
+	if err := s.UpdateGroup(ctx, &self, 1, nil); err != nil {
 		t.Fatalf("UpdateGroup of a group to its own name in another case: %v", err)
 	}
 	if got, _ := s.GetGroup(ctx, tn.ID, admins.ID); got.DisplayName != "ADMINS" {
 		t.Errorf("after the case change: got %q, want ADMINS", got.DisplayName)
 	}
 
-	if err := s.DeleteGroup(ctx, tn.ID, admins.ID, 0); err != nil {
+	if err := s.DeleteGroup(ctx, tn.ID, admins.ID, 0, nil); err != nil {
 		t.Fatalf("DeleteGroup: %v", err)
 	}
-	if err := s.CreateGroup(ctx, newGroup(tn.ID, "admins")); err != nil {
+	if err := s.CreateGroup(ctx, newGroup(tn.ID, "admins"), nil); err != nil {
 		t.Errorf("CreateGroup of a freed name: %v", err)
 	}
 }

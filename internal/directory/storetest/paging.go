@@ -206,12 +206,12 @@ func testKeysetStable(t *testing.T, s d.Store) {
 		extra = append(extra, mustCreate(t, s, u))
 		if len(extra) > 1 {
 			gone := extra[len(extra)-2]
-			if err := s.DeleteUser(ctx, tenantID, gone.ID, 0); err != nil {
+			if err := s.DeleteUser(ctx, tenantID, gone.ID, 0, nil); err != nil {
 				t.Fatalf("DeleteUser: %v", err)
 			}
 		}
 		if n == 2 {
-			if err := s.DeleteUser(ctx, tenantID, deletedOriginal.ID, 0); err != nil {
+			if err := s.DeleteUser(ctx, tenantID, deletedOriginal.ID, 0, nil); err != nil {
 				t.Fatalf("DeleteUser: %v", err)
 			}
 		}

@@ -26,7 +26,7 @@ func testRaceSameEmail(t *testing.T, s d.Store) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			errs[i] = s.CreateUser(t.Context(), users[i], claimsOf(users[i]))
+			errs[i] = s.CreateUser(t.Context(), users[i], claimsOf(users[i]), nil)
 		})
 	}
 	close(start)
@@ -84,7 +84,7 @@ func testRaceSwapClaims(t *testing.T, s d.Store) {
 			next.Email = cur[1-i].Email
 			next.Version, next.UpdatedAt = u.Version+1, stamp()
 			fix(next)
-			wg.Go(func() { errs[i] = s.UpdateUser(ctx, next, claimsOf(next), u.Version) })
+			wg.Go(func() { errs[i] = s.UpdateUser(ctx, next, claimsOf(next), u.Version, nil) })
 		}
 		wg.Wait()
 		for i, err := range errs {
@@ -126,7 +126,7 @@ func testRaceGroupName(t *testing.T, s d.Store) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			errs[i] = s.CreateGroup(t.Context(), groups[i])
+			errs[i] = s.CreateGroup(t.Context(), groups[i], nil)
 		})
 	}
 	close(start)

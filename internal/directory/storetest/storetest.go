@@ -74,7 +74,7 @@ func stamp() time.Time {
 func mustTenant(t *testing.T, s directory.Store, name string) *directory.Tenant {
 	t.Helper()
 	tn := &directory.Tenant{ID: directory.NewID(), Name: name, Unique: directory.DefaultUniquePolicy, CreatedAt: stamp()}
-	if err := s.CreateTenant(t.Context(), tn); err != nil {
+	if err := s.CreateTenant(t.Context(), tn, nil); err != nil {
 		t.Fatalf("CreateTenant(%q): %v", name, err)
 	}
 	return tn
@@ -128,7 +128,7 @@ func claimsOf(u *directory.User) []directory.Claim {
 
 func mustCreate(t *testing.T, s directory.Store, u *directory.User) *directory.User {
 	t.Helper()
-	if err := s.CreateUser(t.Context(), u, claimsOf(u)); err != nil {
+	if err := s.CreateUser(t.Context(), u, claimsOf(u), nil); err != nil {
 		t.Fatalf("CreateUser(%q): %v", u.Username, err)
 	}
 	return u
@@ -221,12 +221,12 @@ func testTenants(t *testing.T, s directory.Store) {
 	ctx := t.Context()
 	a := mustTenant(t, s, "acme")
 	b := &directory.Tenant{ID: directory.NewID(), Name: "beta", Unique: directory.UniquePolicy{ExternalID: true}, CreatedAt: stamp()}
-	if err := s.CreateTenant(ctx, b); err != nil {
+	if err := s.CreateTenant(ctx, b, nil); err != nil {
 		t.Fatalf("CreateTenant: %v", err)
 	}
 
 	dup := &directory.Tenant{ID: directory.NewID(), Name: "acme", CreatedAt: stamp()}
-	err := s.CreateTenant(ctx, dup)
+	err := s.CreateTenant(ctx, dup, nil)
 	var ce *directory.ConflictError
 	if !errors.As(err, &ce) || !errors.Is(err, directory.ErrConflict) {
 		t.Fatalf("CreateTenant with a taken name: got err %v, want *ConflictError", err)
@@ -262,11 +262,11 @@ func testCredentials(t *testing.T, s directory.Store) {
 	c2 := &directory.Credential{ClientID: "c2", TenantID: tn.ID, SecretHash: secret.Hash("s2"), CreatedAt: stamp()}
 	c3 := &directory.Credential{ClientID: "c3", TenantID: other.ID, SecretHash: secret.Hash("s3"), CreatedAt: stamp()}
 	for _, c := range []*directory.Credential{c1, c2, c3} {
-		if err := s.CreateCredential(ctx, c); err != nil {
+		if err := s.CreateCredential(ctx, c, nil); err != nil {
 			t.Fatalf("CreateCredential(%s): %v", c.ClientID, err)
 		}
 	}
-	if err := s.CreateCredential(ctx, &directory.Credential{ClientID: "c4", TenantID: directory.NewID(), SecretHash: []byte{1}, CreatedAt: stamp()}); err == nil {
+	if err := s.CreateCredential(ctx, &directory.Credential{ClientID: "c4", TenantID: directory.NewID(), SecretHash: []byte{1}, CreatedAt: stamp()}, nil); err == nil {
 		t.Errorf("CreateCredential for an unknown tenant: got nil error, want one")
 	}
 
@@ -302,10 +302,10 @@ func testCredentials(t *testing.T, s directory.Store) {
 		t.Fatalf("CreateToken: %v", err)
 	}
 	revoked := stamp()
-	if err := s.RevokeCredential(ctx, "c1", revoked); err != nil {
+	if err := s.RevokeCredential(ctx, "c1", revoked, nil); err != nil {
 		t.Fatalf("RevokeCredential: %v", err)
 	}
-	if err := s.RevokeCredential(ctx, "c1", stamp()); err != nil {
+	if err := s.RevokeCredential(ctx, "c1", stamp(), nil); err != nil {
 		t.Fatalf("RevokeCredential again: %v", err)
 	}
 	ci, _ = s.GetCredential(ctx, "c1")
@@ -317,13 +317,13 @@ func testCredentials(t *testing.T, s directory.Store) {
 	if ci, _ := s.GetCredential(ctx, "c2"); ci.RevokedAt != nil {
 		t.Errorf("revoking c1 revoked c2 too")
 	}
-	wantErr(t, "RevokeCredential(unknown)", s.RevokeCredential(ctx, "nope", stamp()), directory.ErrNotFound)
+	wantErr(t, "RevokeCredential(unknown)", s.RevokeCredential(ctx, "nope", stamp(), nil), directory.ErrNotFound)
 }
 
 func testTokens(t *testing.T, s directory.Store) {
 	ctx := t.Context()
 	tn := mustTenant(t, s, "acme")
-	if err := s.CreateCredential(ctx, &directory.Credential{ClientID: "c1", TenantID: tn.ID, SecretHash: []byte{1}, CreatedAt: stamp()}); err != nil {
+	if err := s.CreateCredential(ctx, &directory.Credential{ClientID: "c1", TenantID: tn.ID, SecretHash: []byte{1}, CreatedAt: stamp()}, nil); err != nil {
 		t.Fatalf("CreateCredential: %v", err)
 	}
 	now := stamp()
@@ -443,7 +443,7 @@ func testUpdateUser(t *testing.T, s directory.Store) {
 	v2.Address = directory.Address{City: "Austin"}
 	v2.Version, v2.UpdatedAt = 2, stamp()
 	fix(v2)
-	if err := s.UpdateUser(ctx, v2, claimsOf(v2), 1); err != nil {
+	if err := s.UpdateUser(ctx, v2, claimsOf(v2), 1, nil); err != nil {
 		t.Fatalf("UpdateUser: %v", err)
 	}
 	if d := userDiff(mustGet(t, s, tn.ID, u.ID), v2); d != "" {
@@ -452,31 +452,31 @@ func testUpdateUser(t *testing.T, s directory.Store) {
 
 	stale := v2.Clone()
 	stale.FirstName, stale.Version = "Stale", 3
-	wantErr(t, "UpdateUser with a stale version", s.UpdateUser(ctx, stale, claimsOf(stale), 1), directory.ErrPrecondition)
+	wantErr(t, "UpdateUser with a stale version", s.UpdateUser(ctx, stale, claimsOf(stale), 1, nil), directory.ErrPrecondition)
 	if got := mustGet(t, s, tn.ID, u.ID); got.FirstName != "Anna" || got.Version != 2 {
 		t.Errorf("after a stale update: got first name %q version %d, want %q 2", got.FirstName, got.Version, "Anna")
 	}
 
 	missing := v2.Clone()
 	missing.ID = directory.NewID()
-	wantErr(t, "UpdateUser of a missing user", s.UpdateUser(ctx, missing, claimsOf(missing), 1), directory.ErrNotFound)
+	wantErr(t, "UpdateUser of a missing user", s.UpdateUser(ctx, missing, claimsOf(missing), 1, nil), directory.ErrNotFound)
 }
 
 func testDeleteUser(t *testing.T, s directory.Store) {
 	ctx := t.Context()
 	tn := mustTenant(t, s, "acme")
 	u := mustCreate(t, s, newUser(tn.ID, "ann", "ann@example.com"))
-	wantErr(t, "DeleteUser with a stale version", s.DeleteUser(ctx, tn.ID, u.ID, 7), directory.ErrPrecondition)
+	wantErr(t, "DeleteUser with a stale version", s.DeleteUser(ctx, tn.ID, u.ID, 7, nil), directory.ErrPrecondition)
 	mustGet(t, s, tn.ID, u.ID)
-	if err := s.DeleteUser(ctx, tn.ID, u.ID, 1); err != nil {
+	if err := s.DeleteUser(ctx, tn.ID, u.ID, 1, nil); err != nil {
 		t.Fatalf("DeleteUser with the right version: %v", err)
 	}
 	_, err := s.GetUser(ctx, tn.ID, u.ID)
 	wantErr(t, "GetUser after DeleteUser", err, directory.ErrNotFound)
-	wantErr(t, "DeleteUser again", s.DeleteUser(ctx, tn.ID, u.ID, 0), directory.ErrNotFound)
+	wantErr(t, "DeleteUser again", s.DeleteUser(ctx, tn.ID, u.ID, 0, nil), directory.ErrNotFound)
 
 	w := mustCreate(t, s, newUser(tn.ID, "bob", "bob@example.com"))
-	if err := s.DeleteUser(ctx, tn.ID, w.ID, 0); err != nil {
+	if err := s.DeleteUser(ctx, tn.ID, w.ID, 0, nil); err != nil {
 		t.Fatalf("DeleteUser without a version: %v", err)
 	}
 }
@@ -490,7 +490,7 @@ func testClaimConflicts(t *testing.T, s directory.Store) {
 
 	// Same e-mail, differently cased: the claim holds the normalised form.
 	dupEmail := newUser(tn.ID, "ann2", "ANN@example.com")
-	err := s.CreateUser(ctx, dupEmail, claimsOf(dupEmail))
+	err := s.CreateUser(ctx, dupEmail, claimsOf(dupEmail), nil)
 	wantClaimConflict(t, err, directory.Claim{Kind: directory.ClaimEmail, Value: "ann@example.com"}, ann.ID)
 	_, err = s.GetUser(ctx, tn.ID, dupEmail.ID)
 	wantErr(t, "GetUser of the rejected user", err, directory.ErrNotFound)
@@ -500,7 +500,7 @@ func testClaimConflicts(t *testing.T, s directory.Store) {
 
 	// A username equal to another user's alias collides in ClaimLogin.
 	aliasUser := newUser(tn.ID, "ANNIE", "other@example.com")
-	err = s.CreateUser(ctx, aliasUser, claimsOf(aliasUser))
+	err = s.CreateUser(ctx, aliasUser, claimsOf(aliasUser), nil)
 	wantClaimConflict(t, err, directory.Claim{Kind: directory.ClaimLogin, Value: "annie"}, ann.ID)
 
 	// A user claiming one value twice (username and alias) is not in
@@ -508,7 +508,7 @@ func testClaimConflicts(t *testing.T, s directory.Store) {
 	self := newUser(tn.ID, "carl", "carl@example.com", func(u *directory.User) {
 		u.Aliases = []directory.Alias{{ID: directory.NewID(), Type: "CUSTOM", Value: "CARL"}}
 	})
-	if err := s.CreateUser(ctx, self, claimsOf(self)); err != nil {
+	if err := s.CreateUser(ctx, self, claimsOf(self), nil); err != nil {
 		t.Fatalf("CreateUser with username == alias: %v", err)
 	}
 
@@ -517,7 +517,7 @@ func testClaimConflicts(t *testing.T, s directory.Store) {
 	upd := bob.Clone()
 	upd.Email, upd.FirstName, upd.Version, upd.UpdatedAt = "ann@example.com", "Bobby", 2, stamp()
 	fix(upd)
-	err = s.UpdateUser(ctx, upd, claimsOf(upd), 1)
+	err = s.UpdateUser(ctx, upd, claimsOf(upd), 1, nil)
 	wantClaimConflict(t, err, directory.Claim{Kind: directory.ClaimEmail, Value: "ann@example.com"}, ann.ID)
 	if d := userDiff(mustGet(t, s, tn.ID, bob.ID), bob); d != "" {
 		t.Errorf("bob after a conflicting update: %s (want unchanged)", d)
@@ -539,14 +539,14 @@ func testClaimsReleased(t *testing.T, s directory.Store) {
 	upd := ann.Clone()
 	upd.Email, upd.Version, upd.UpdatedAt = "ann@new.example.com", 2, stamp()
 	fix(upd)
-	if err := s.UpdateUser(ctx, upd, claimsOf(upd), 1); err != nil {
+	if err := s.UpdateUser(ctx, upd, claimsOf(upd), 1, nil); err != nil {
 		t.Fatalf("UpdateUser: %v", err)
 	}
 	_, err := s.FindUserByClaim(ctx, tn.ID, directory.Claim{Kind: directory.ClaimEmail, Value: "ann@example.com"})
 	wantErr(t, "FindUserByClaim(old e-mail)", err, directory.ErrNotFound)
 	mustCreate(t, s, newUser(tn.ID, "ann2", "ann@example.com")) // the old e-mail is free
 
-	if err := s.DeleteUser(ctx, tn.ID, ann.ID, 0); err != nil {
+	if err := s.DeleteUser(ctx, tn.ID, ann.ID, 0, nil); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
 	mustCreate(t, s, newUser(tn.ID, "ann", "ann@new.example.com")) // username and new e-mail are free
@@ -565,8 +565,8 @@ func testTenantIsolation(t *testing.T, s directory.Store) {
 
 	upd := u.Clone()
 	upd.TenantID, upd.FirstName, upd.Version = b.ID, "Mallory", 2
-	wantErr(t, "UpdateUser from another tenant", s.UpdateUser(ctx, upd, claimsOf(upd), 1), directory.ErrNotFound)
-	wantErr(t, "DeleteUser from another tenant", s.DeleteUser(ctx, b.ID, u.ID, 0), directory.ErrNotFound)
+	wantErr(t, "UpdateUser from another tenant", s.UpdateUser(ctx, upd, claimsOf(upd), 1, nil), directory.ErrNotFound)
+	wantErr(t, "DeleteUser from another tenant", s.DeleteUser(ctx, b.ID, u.ID, 0, nil), directory.ErrNotFound)
 	if got := mustGet(t, s, a.ID, u.ID); got.FirstName != "" {
 		t.Errorf("after updates from another tenant: got first name %q, want unchanged", got.FirstName)
 	}

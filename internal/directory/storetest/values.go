@@ -119,7 +119,7 @@ func testValuesUpdate(t *testing.T, s d.Store) {
 	v2.Email, v2.Phone, v2.Mobile = "new@example.com", "", "415 555 0199"
 	v2.Version, v2.UpdatedAt = 2, stamp()
 	fix(v2)
-	if err := s.UpdateUser(ctx, v2, claimsOf(v2), 1); err != nil {
+	if err := s.UpdateUser(ctx, v2, claimsOf(v2), 1, nil); err != nil {
 		t.Fatalf("UpdateUser: %v", err)
 	}
 	got := mustGet(t, s, tn.ID, u.ID)
@@ -141,7 +141,7 @@ func testValuesUpdate(t *testing.T, s d.Store) {
 	stale := v2.Clone()
 	stale.Values = nil
 	stale.Version = 3
-	wantErr(t, "UpdateUser with a stale version", s.UpdateUser(ctx, stale, claimsOf(stale), 1), d.ErrPrecondition)
+	wantErr(t, "UpdateUser with a stale version", s.UpdateUser(ctx, stale, claimsOf(stale), 1, nil), d.ErrPrecondition)
 	if got := mustGet(t, s, tn.ID, u.ID); !reflect.DeepEqual(got.Values, v2.Values) {
 		t.Errorf("after a stale update: got values %+v, want %+v", got.Values, v2.Values)
 	}
@@ -151,7 +151,7 @@ func testValuesUpdate(t *testing.T, s d.Store) {
 	v3.Values, v3.Email, v3.Mobile = nil, "", ""
 	v3.Version, v3.UpdatedAt = 3, stamp()
 	fix(v3)
-	if err := s.UpdateUser(ctx, v3, claimsOf(v3), 2); err != nil {
+	if err := s.UpdateUser(ctx, v3, claimsOf(v3), 2, nil); err != nil {
 		t.Fatalf("UpdateUser clearing values: %v", err)
 	}
 	if got := mustGet(t, s, tn.ID, u.ID); got.Values != nil {
@@ -165,7 +165,7 @@ func testValuesDelete(t *testing.T, s d.Store) {
 	ctx := t.Context()
 	tn := mustTenant(t, s, "acme")
 	u := mustCreate(t, s, fullUser(tn.ID))
-	if err := s.DeleteUser(ctx, tn.ID, u.ID, 0); err != nil {
+	if err := s.DeleteUser(ctx, tn.ID, u.ID, 0, nil); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
 	again := newUser(tn.ID, "again", "")
