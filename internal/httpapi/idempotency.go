@@ -158,3 +158,28 @@ func (c *captureWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// IdempotentHandler wraps next, which runs after authentication, with
+// Idempotent.
+func IdempotentHandler(svc *directory.Service, next HandlerFunc) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error { return Idempotent(svc, w, r, next) }
+}
+
+// IdempotentAuthed is IdempotentHandler for the dialects whose handlers
+// take the principal as an argument.
+func IdempotentAuthed[F ~func(http.ResponseWriter, *http.Request, directory.Principal) error](svc *directory.Service, next F) F {
+	return func(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+		return Idempotent(svc, w, r, func(w http.ResponseWriter, r *http.Request) error { return next(w, r, p) })
+	}
+}
+
+// RefusingIdempotencyKey wraps a bulk route's handler with
+// RefuseIdempotencyKey.
+func RefusingIdempotencyKey(next HandlerFunc) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := RefuseIdempotencyKey(r); err != nil {
+			return err
+		}
+		return next(w, r)
+	}
+}

@@ -65,6 +65,10 @@ const (
 	msgInternal       = "An internal error occurred."
 	msgValidation     = "One or more fields are invalid. See errors for each field."
 	msgInvalidRequest = "The request is invalid."
+
+	msgIdempotencyKey      = "The Idempotency-Key header must be 1 to 255 printable ASCII characters, sent once."
+	msgIdempotencyMismatch = "The Idempotency-Key was already used with a different request."
+	msgIdempotencyInFlight = "A request with this Idempotency-Key is still being processed. Retry later."
 )
 
 // render writes err in the CL2C format: validation and decoding failures as
@@ -80,6 +84,12 @@ func render(w http.ResponseWriter, r *http.Request, err error) {
 		he *httpapi.HTTPError
 	)
 	switch {
+	case errors.Is(err, directory.ErrIdempotencyKeyInvalid):
+		writeProblem(w, r, msgIdempotencyKey, map[string][]string{"Idempotency-Key": {msgIdempotencyKey}})
+	case errors.Is(err, directory.ErrIdempotencyMismatch):
+		writeResult(w, r, err, http.StatusUnprocessableEntity, msgIdempotencyMismatch)
+	case errors.Is(err, directory.ErrIdempotencyInFlight):
+		writeResult(w, r, err, http.StatusConflict, msgIdempotencyInFlight)
 	case errors.As(err, &ve):
 		errs := map[string][]string{}
 		for _, fe := range ve.Errors {

@@ -43,8 +43,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	handle := func(pattern string, fn httpapi.HandlerFunc) {
 		mux.Handle(pattern, httpapi.Tag(Tag, httpapi.Adapt(fn, render)))
 	}
-	handle("POST /v1/cl2c/user", h.authed(h.createUser))
-	handle("PUT /v1/cl2c/user", h.authed(h.updateUser))
+	handle("POST /v1/cl2c/user", h.authed(httpapi.IdempotentAuthed(h.svc, h.createUser)))
+	handle("PUT /v1/cl2c/user", h.authed(httpapi.IdempotentAuthed(h.svc, h.updateUser)))
 	handle("/v1/cl2c/user", methodNotAllowed("POST, PUT"))
 	handle("GET /v1/cl2c/users", h.authed(h.listUsers))
 	handle("/v1/cl2c/users", methodNotAllowed("GET, HEAD"))

@@ -15,27 +15,30 @@ import (
 // example's lower_snake_case style. They are stable: clients may branch on
 // them. docs/entrust.md lists them.
 const (
-	codeInvalidBody        = "invalid_request_body"   // 400: malformed JSON, wrong types, not UTF-8, empty
-	codeValidation         = "validation_failed"      // 400: field errors; parameters name the fields
-	codeInvalidSearch      = "invalid_search"         // 400: unsupported search attribute, operator or value
-	codeInvalidCursor      = "invalid_cursor"         // 400: a cursor this server did not issue
-	codeUnauthorized       = "unauthorized"           // 401: missing, unknown, expired or revoked credentials
-	codeForbidden          = "forbidden"              // 403
-	codeUserNotFound       = "user_not_found"         // 404
-	codeNotFound           = "not_found"              // 404: no such route
-	codeMethodNotAllowed   = "method_not_allowed"     // 405
-	codeDuplicateUserID    = "duplicate_user_id"      // 409: userId taken by a userId or alias
-	codeDuplicateAlias     = "duplicate_user_alias"   // 409: alias taken by a userId or alias
-	codeDuplicateEmail     = "duplicate_email"        // 409: under the tenant's uniqueness policy
-	codeDuplicatePhone     = "duplicate_phone"        // 409: phone or mobile, under the policy
-	codeDuplicateExternal  = "duplicate_external_id"  // 409: under the policy
-	codeAmbiguousExternal  = "ambiguous_external_id"  // 409: several users share the externalId
-	codeConflict           = "conflict"               // 409: any other uniqueness conflict
-	codeConcurrentUpdate   = "concurrent_update"      // 409: the user kept changing under the update
-	codeTooLarge           = "request_too_large"      // 413
-	codeUnsupportedMedia   = "unsupported_media_type" // 415
-	codeTooManyRequests    = "too_many_requests"      // 429
-	codeInternal           = "internal_error"         // 500
+	codeInvalidBody        = "invalid_request_body"    // 400: malformed JSON, wrong types, not UTF-8, empty
+	codeValidation         = "validation_failed"       // 400: field errors; parameters name the fields
+	codeInvalidSearch      = "invalid_search"          // 400: unsupported search attribute, operator or value
+	codeInvalidCursor      = "invalid_cursor"          // 400: a cursor this server did not issue
+	codeUnauthorized       = "unauthorized"            // 401: missing, unknown, expired or revoked credentials
+	codeForbidden          = "forbidden"               // 403
+	codeUserNotFound       = "user_not_found"          // 404
+	codeNotFound           = "not_found"               // 404: no such route
+	codeMethodNotAllowed   = "method_not_allowed"      // 405
+	codeDuplicateUserID    = "duplicate_user_id"       // 409: userId taken by a userId or alias
+	codeDuplicateAlias     = "duplicate_user_alias"    // 409: alias taken by a userId or alias
+	codeDuplicateEmail     = "duplicate_email"         // 409: under the tenant's uniqueness policy
+	codeDuplicatePhone     = "duplicate_phone"         // 409: phone or mobile, under the policy
+	codeDuplicateExternal  = "duplicate_external_id"   // 409: under the policy
+	codeAmbiguousExternal  = "ambiguous_external_id"   // 409: several users share the externalId
+	codeConflict           = "conflict"                // 409: any other uniqueness conflict
+	codeConcurrentUpdate   = "concurrent_update"       // 409: the user kept changing under the update
+	codeTooLarge           = "request_too_large"       // 413
+	codeUnsupportedMedia   = "unsupported_media_type"  // 415
+	codeTooManyRequests    = "too_many_requests"       // 429
+	codeInternal           = "internal_error"          // 500
+	codeIdempotencyKey     = "invalid_idempotency_key" // 400: Idempotency-Key too long, malformed, or on a bulk route
+	codeIdempotencyReuse   = "idempotency_key_reused"  // 422: the key was used with another request body
+	codeIdempotencyBusy    = "idempotency_key_in_use"  // 409: the key's first request is still running
 	msgInternal            = "An internal error occurred."
 	msgUnauthorized        = "Authentication failed: the token is missing, invalid or expired."
 	msgCredentialsRejected = "Authentication failed: invalid application id or shared secret."
@@ -192,6 +195,12 @@ func describe(r *http.Request, err error) (int, errorInfo) {
 		return http.StatusConflict, errorInfo{codeConcurrentUpdate, "The user was modified concurrently; retry the request.", []param{}}
 	case errors.Is(err, directory.ErrRateLimited):
 		return http.StatusTooManyRequests, errorInfo{codeTooManyRequests, "Too many requests; retry later.", []param{}}
+	case errors.Is(err, directory.ErrIdempotencyKeyInvalid):
+		return http.StatusBadRequest, errorInfo{codeIdempotencyKey, msgIdempotencyKey, []param{{Name: "Idempotency-Key"}}}
+	case errors.Is(err, directory.ErrIdempotencyMismatch):
+		return http.StatusUnprocessableEntity, errorInfo{codeIdempotencyReuse, msgIdempotencyMismatch, []param{}}
+	case errors.Is(err, directory.ErrIdempotencyInFlight):
+		return http.StatusConflict, errorInfo{codeIdempotencyBusy, msgIdempotencyInFlight, []param{}}
 	case errors.Is(err, directory.ErrInvalidFilter):
 		return http.StatusBadRequest, errorInfo{codeInvalidSearch, "The search cannot be applied.", []param{}}
 	case errors.As(err, &he) && he.Status == http.StatusMethodNotAllowed:
@@ -251,3 +260,11 @@ func renderError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := describe(r, err)
 	_ = httpapi.WriteJSON(w, status, body)
 }
+
+// Idempotency-Key messages, shared by nothing else: each dialect words its
+// own, these are Entrust's.
+const (
+	msgIdempotencyKey      = "The Idempotency-Key header must be 1 to 255 printable ASCII characters, sent once, and is not accepted on bulk requests."
+	msgIdempotencyMismatch = "The Idempotency-Key was already used with a different request."
+	msgIdempotencyInFlight = "A request with this Idempotency-Key is still being processed; retry later."
+)

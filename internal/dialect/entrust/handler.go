@@ -81,10 +81,13 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	handle("POST "+authPath, h.authenticate)
 	notAllowed(authPath, "POST")
 
-	handle("POST "+users, h.authed(h.createUser))
+	// Creates and updates honour Idempotency-Key; the bulk routes refuse
+	// it (docs/entrust.md).
+	idem := func(fn httpapi.HandlerFunc) httpapi.HandlerFunc { return h.authed(httpapi.IdempotentHandler(h.svc, fn)) }
+	handle("POST "+users, idem(h.createUser))
 	notAllowed(users, "POST")
 	handle("GET "+user, h.authed(h.getUser))
-	handle("PUT "+user, h.authed(h.updateUser))
+	handle("PUT "+user, idem(h.updateUser))
 	handle("DELETE "+user, h.authed(h.deleteUser))
 	notAllowed(user, "GET", "PUT", "DELETE")
 
@@ -98,15 +101,15 @@ func (h *Handler) Register(mux *http.ServeMux) {
 			handle(m+" "+p, methodNotAllowed([]string{"POST"}))
 		}
 	}
-	handle("POST "+multiple, h.authed(h.createUsers))
-	handle("PUT "+multiple, h.authed(h.updateUsers))
-	handle("DELETE "+multiple, h.authed(h.deleteUsers))
+	handle("POST "+multiple, h.authed(httpapi.RefusingIdempotencyKey(h.createUsers)))
+	handle("PUT "+multiple, h.authed(httpapi.RefusingIdempotencyKey(h.updateUsers)))
+	handle("DELETE "+multiple, h.authed(httpapi.RefusingIdempotencyKey(h.deleteUsers)))
 	handle("GET "+multiple, methodNotAllowed([]string{"POST", "PUT", "DELETE"}))
 
 	handle("POST "+paged, h.authed(h.usersPaged))
 	notAllowed(paged, "POST")
 
-	handle("PUT "+statePath, h.authed(h.setState))
+	handle("PUT "+statePath, idem(h.setState))
 	notAllowed(statePath, "PUT")
 	handle("PUT "+unlock, h.authed(h.unlockUser))
 	notAllowed(unlock, "PUT")

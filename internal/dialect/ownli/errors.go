@@ -26,6 +26,10 @@ const (
 	codeUnsupportedMedia  = "ERROR_UNSUPPORTED_MEDIA_TYPE"
 	codeTooManyRequests   = "ERROR_TOO_MANY_REQUESTS"
 	codeInternal          = "ERROR_INTERNAL"
+
+	codeIdempotencyKey    = "ERROR_INVALID_IDEMPOTENCY_KEY"
+	codeIdempotencyReused = "ERROR_IDEMPOTENCY_KEY_REUSED"
+	codeIdempotencyInUse  = "ERROR_IDEMPOTENCY_KEY_IN_USE"
 )
 
 // Fixed public messages.
@@ -87,6 +91,12 @@ func classify(err error) (int, errorBody) {
 		return http.StatusInternalServerError, errorBody{codeInternal, msgInternal}
 	case errors.As(err, &ae):
 		return ae.Status, errorBody{ae.Code, ae.Message}
+	case errors.Is(err, directory.ErrIdempotencyKeyInvalid):
+		return http.StatusBadRequest, errorBody{codeIdempotencyKey, "Idempotency-Key must be 1 to 255 printable ASCII characters, sent once"}
+	case errors.Is(err, directory.ErrIdempotencyMismatch):
+		return http.StatusUnprocessableEntity, errorBody{codeIdempotencyReused, "Idempotency-Key was already used with a different request"}
+	case errors.Is(err, directory.ErrIdempotencyInFlight):
+		return http.StatusConflict, errorBody{codeIdempotencyInUse, "A request with this Idempotency-Key is still being processed; retry later"}
 	case errors.As(err, &de):
 		switch de.Status {
 		case http.StatusRequestEntityTooLarge:

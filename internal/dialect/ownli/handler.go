@@ -37,12 +37,12 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	handle("POST /api/auth/token", h.issueToken)
 	handle("/api/auth/token", methodNotAllowed("POST"))
 
-	handle("POST /api/users", h.authed(adminOnly, h.createUser))
+	handle("POST /api/users", h.authed(adminOnly, httpapi.IdempotentAuthed(h.svc, h.createUser)))
 	handle("GET /api/users", h.authed(adminOnly, h.listUsers))
 	handle("/api/users", methodNotAllowed("GET, HEAD, POST"))
 
 	handle("GET /api/users/{userId}", h.authed(userAllowed, h.getUser))
-	handle("PUT /api/users/{userId}", h.authed(userAllowed, h.updateUser))
+	handle("PUT /api/users/{userId}", h.authed(userAllowed, httpapi.IdempotentAuthed(h.svc, h.updateUser)))
 	handle("DELETE /api/users/{userId}", h.authed(adminOnly, h.deleteUser))
 	handle("/api/users/{userId}", methodNotAllowed("DELETE, GET, HEAD, PUT"))
 

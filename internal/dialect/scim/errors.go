@@ -102,6 +102,12 @@ func classify(err error) (status int, scimType, detail string) {
 		return http.StatusForbidden, "", "The credential may not perform this operation."
 	case errors.Is(err, directory.ErrRateLimited):
 		return http.StatusTooManyRequests, "", "Too many requests; retry later."
+	case errors.Is(err, directory.ErrIdempotencyKeyInvalid):
+		return http.StatusBadRequest, typeInvalidValue, "Idempotency-Key must be 1 to 255 printable ASCII characters, sent once, and is not accepted on /Bulk."
+	case errors.Is(err, directory.ErrIdempotencyMismatch):
+		return http.StatusUnprocessableEntity, "", "Idempotency-Key was already used with a different request."
+	case errors.Is(err, directory.ErrIdempotencyInFlight):
+		return http.StatusConflict, "", "A request with this Idempotency-Key is still being processed; retry later."
 	case errors.As(err, &he) && he.Status < 500:
 		return he.Status, "", he.Public
 	}

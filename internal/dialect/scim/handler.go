@@ -54,6 +54,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.Handle(pattern, httpapi.Tag("scim", httpapi.Adapt(fn, render)))
 	}
 	authed := func(pattern string, fn httpapi.HandlerFunc) { handle(pattern, h.auth(fn)) }
+	// Creates, replaces and patches honour Idempotency-Key; /Bulk refuses
+	// it (docs/scim.md).
+	idem := func(pattern string, fn httpapi.HandlerFunc) { authed(pattern, httpapi.IdempotentHandler(h.svc, fn)) }
 	notAllowed := func(allow string) httpapi.HandlerFunc {
 		return func(http.ResponseWriter, *http.Request) error { return methodNotAllowed(allow) }
 	}
@@ -70,22 +73,22 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 
 	authed("GET "+basePath+"/Users", h.listUsers)
-	authed("POST "+basePath+"/Users", h.createUser)
+	idem("POST "+basePath+"/Users", h.createUser)
 	handle(basePath+"/Users", notAllowed("GET, POST"))
 	authed("POST "+basePath+"/Users/.search", h.searchUsers)
 	authed("GET "+basePath+"/Users/{id}", h.getUser)
-	authed("PUT "+basePath+"/Users/{id}", h.replaceUser)
-	authed("PATCH "+basePath+"/Users/{id}", h.patchUser)
+	idem("PUT "+basePath+"/Users/{id}", h.replaceUser)
+	idem("PATCH "+basePath+"/Users/{id}", h.patchUser)
 	authed("DELETE "+basePath+"/Users/{id}", h.deleteUser)
 	handle(basePath+"/Users/{id}", notAllowed("GET, PUT, PATCH, DELETE"))
 
 	authed("GET "+basePath+"/Groups", h.listGroups)
-	authed("POST "+basePath+"/Groups", h.createGroup)
+	idem("POST "+basePath+"/Groups", h.createGroup)
 	handle(basePath+"/Groups", notAllowed("GET, POST"))
 	authed("POST "+basePath+"/Groups/.search", h.searchGroups)
 	authed("GET "+basePath+"/Groups/{id}", h.getGroup)
-	authed("PUT "+basePath+"/Groups/{id}", h.replaceGroup)
-	authed("PATCH "+basePath+"/Groups/{id}", h.patchGroup)
+	idem("PUT "+basePath+"/Groups/{id}", h.replaceGroup)
+	idem("PATCH "+basePath+"/Groups/{id}", h.patchGroup)
 	authed("DELETE "+basePath+"/Groups/{id}", h.deleteGroup)
 	handle(basePath+"/Groups/{id}", notAllowed("GET, PUT, PATCH, DELETE"))
 	// A method other than POST on .search: the {id} routes would read it as
@@ -95,7 +98,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		handle(m+" "+basePath+"/Groups/.search", notAllowed("POST"))
 	}
 
-	authed("POST "+basePath+"/Bulk", h.bulk)
+	authed("POST "+basePath+"/Bulk", httpapi.RefusingIdempotencyKey(h.bulk))
 	handle(basePath+"/Bulk", notAllowed("POST"))
 
 	// RFC 7644 §3.11: a server without /Me answers 501.

@@ -129,6 +129,14 @@ func errorResponse(r *http.Request, err error) (int, any) {
 	case errors.Is(err, directory.ErrRateLimited):
 		return http.StatusTooManyRequests, errorEnvelope{errorJSON{Code: "throttled",
 			Message: "Request was throttled."}}
+	case errors.Is(err, directory.ErrIdempotencyKeyInvalid):
+		return badRequest(paramJSON{"Idempotency-Key", "Ensure this header has 1 to 255 printable ASCII characters and is sent once."})
+	case errors.Is(err, directory.ErrIdempotencyMismatch):
+		return http.StatusUnprocessableEntity, errorEnvelope{errorJSON{Code: "idempotency_key_reused",
+			Message: "This Idempotency-Key was already used with a different request."}}
+	case errors.Is(err, directory.ErrIdempotencyInFlight):
+		return http.StatusConflict, errorEnvelope{errorJSON{Code: "idempotency_key_in_use",
+			Message: "A request with this Idempotency-Key is still being processed; retry later."}}
 	case errors.Is(err, directory.ErrInvalidReference):
 		return badRequest(paramJSON{nonFieldErrors, "The request refers to a record that does not exist."})
 	case errors.As(err, &he) && he.Status >= 400 && he.Status < 500:

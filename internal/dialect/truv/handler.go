@@ -47,12 +47,12 @@ const (
 func (h *Handler) Register(mux *http.ServeMux) {
 	for _, path := range []string{"/v1/users", "/v1/users/{$}"} {
 		mux.Handle("GET "+path, h.route(h.listUsers))
-		mux.Handle("POST "+path, h.route(h.createUser))
+		mux.Handle("POST "+path, h.route(httpapi.IdempotentAuthed(h.svc, h.createUser)))
 		mux.Handle(path, h.route(methodNotAllowed(allowCollection)))
 	}
 	for _, path := range []string{"/v1/users/{id}", "/v1/users/{id}/{$}"} {
 		mux.Handle("GET "+path, h.route(h.getUser))
-		mux.Handle("PATCH "+path, h.route(h.updateUser))
+		mux.Handle("PATCH "+path, h.route(httpapi.IdempotentAuthed(h.svc, h.updateUser)))
 		mux.Handle("DELETE "+path, h.route(h.deleteUser))
 		mux.Handle(path, h.route(methodNotAllowed(allowItem)))
 	}
