@@ -308,7 +308,7 @@ type storedUser struct {
 
 // checkStore reads the tenant's users, claims, aliases and values from the
 // database directly and checks them against what the clients saw.
-func checkStore(t *testing.T, env *backendEnv, tenantID string, all []*createOp) crashStats {
+func checkStore(t testing.TB, env *backendEnv, tenantID string, all []*createOp) crashStats {
 	t.Helper()
 	ctx := t.Context()
 	db := env.openDB(t)
@@ -452,19 +452,24 @@ func checkStore(t *testing.T, env *backendEnv, tenantID string, all []*createOp)
 		// (the create, or an update), or any unacknowledged update after
 		// that one, which may have committed before the kill.
 		allowed := [][2]string{{op.first, op.email}}
+		allowedAcked := []bool{true}
 		for _, up := range op.updates {
 			if up.acked {
 				st.ackedUpdates++
-				allowed = allowed[:0]
+				allowed, allowedAcked = allowed[:0], allowedAcked[:0]
 			} else {
 				st.unacked++
 			}
 			allowed = append(allowed, [2]string{up.first, up.email})
+			allowedAcked = append(allowedAcked, up.acked)
 		}
 		okNow := false
-		for _, a := range allowed {
+		for i, a := range allowed {
 			if u.first == a[0] && u.emailNorm == a[1] {
 				okNow = true
+				if !allowedAcked[i] {
+					st.unackedCommitted++ // an update the kill cut off after its COMMIT
+				}
 			}
 		}
 		if !okNow {
@@ -496,7 +501,7 @@ func describeUpdates(ups []*updateOp) string {
 }
 
 // query runs q and calls scan for every row, failing the test on error.
-func query(t *testing.T, db *sql.DB, q string, args []any, scan func(*sql.Rows) error) {
+func query(t testing.TB, db *sql.DB, q string, args []any, scan func(*sql.Rows) error) {
 	t.Helper()
 	rows, err := db.QueryContext(t.Context(), q, args...)
 	if err != nil {
@@ -531,4 +536,84 @@ func keys(m map[string]bool) []string {
 		ks = append(ks, strings.ReplaceAll(k, "\x00", "="))
 	}
 	return ks
+}
+
+// recorder collects a check's errors instead of failing the test, so a
+// test can assert that the check fails.
+type recorder struct {
+	testing.TB
+	mu   sync.Mutex
+	errs []string
+}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestCrashCheckCatchesDamage proves that checkStore can fail: after one
+// loaded, killed cycle on SQLite, it damages the database the ways a lost
+// or half-written write would (a create's claim missing, an acknowledged
+// value replaced, an acknowledged user gone with its rows left behind, an
+// e-mail held twice) and expects checkStore to report each one.
+func TestCrashCheckCatchesDamage(t *testing.T) {
+	env := newBackendEnv(t, "sqlite")
+	cred := env.newTenant(t, "crash", "email,phone,external_id")
+	workers := []*worker{{id: 0, rng: rand.New(rand.NewPCG(1, 1))}, {id: 1, rng: rand.New(rand.NewPCG(1, 2))}}
+	runCycle(t, env.serve(t, "serve"), cred, 0, workers, minLoad)
+	var all, acked []*createOp
+	for _, w := range workers {
+		all = append(all, w.creates...)
+	}
+	for _, op := range all {
+		if op.acked && op.id != "" {
+			acked = append(acked, op)
+		}
+	}
+	if len(acked) < 5 {
+		t.Fatalf("%d acknowledged creates, want at least 5 to damage", len(acked))
+	}
+	// The undamaged store passes.
+	clean := &recorder{TB: t}
+	checkStore(clean, env, cred.TenantID, all)
+	if len(clean.errs) != 0 {
+		t.Fatalf("undamaged store: %q", clean.errs)
+	}
+
+	a, b, c, d, e := acked[0], acked[1], acked[2], acked[3], acked[4]
+	db := env.openDB(t)
+	db.SetMaxOpenConns(1) // the PRAGMA below is per connection
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`PRAGMA foreign_keys = OFF`, nil},
+		{`DELETE FROM user_claims WHERE tenant_id = $1 AND user_id = $2 AND kind = 'email'`, []any{cred.TenantID, a.id}},
+		{`UPDATE users SET first_name = 'Zombie' WHERE tenant_id = $1 AND id = $2`, []any{cred.TenantID, b.id}},
+		{`DELETE FROM users WHERE tenant_id = $1 AND id = $2`, []any{cred.TenantID, c.id}},
+		{`UPDATE users SET email_norm = (SELECT email_norm FROM users WHERE tenant_id = $1 AND id = $2) WHERE tenant_id = $1 AND id = $3`,
+			[]any{cred.TenantID, d.id, e.id}},
+	} {
+		if _, err := db.ExecContext(t.Context(), q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	db.Close()
+
+	rec := &recorder{TB: t}
+	checkStore(rec, env, cred.TenantID, all)
+	got := strings.Join(rec.errs, "\n")
+	for _, want := range []string{
+		"user " + a.id + " (" + a.tag + "): claims",        // a's e-mail claim is gone
+		"create " + b.tag + ": holds (\"Zombie\"",          // b's acknowledged value replaced
+		"create " + c.tag + " (id " + c.id + "): stored 0", // c lost
+		"half-present write: user_claims row of missing user " + c.id,
+		"PRAGMA foreign_key_check reports violations",
+		"uniqueness: 2 users share email_norm", // d's e-mail now also e's
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("checkStore on the damaged store did not report %q; it reported:\n%s", want, got)
+		}
+	}
 }

@@ -177,7 +177,7 @@ func (e *backendEnv) newTenant(t *testing.T, name, unique string) credential {
 
 // openDB opens the database directly, for checks that must not go through
 // Roster's own code.
-func (e *backendEnv) openDB(t *testing.T) *sql.DB {
+func (e *backendEnv) openDB(t testing.TB) *sql.DB {
 	t.Helper()
 	driver, dsn := "pgx", e.dbURL
 	if e.backend == "sqlite" {
