@@ -28,6 +28,7 @@ Usage:
   roster credential revoke CLIENT_ID
   roster user import --tenant NAME FILE               NDJSON or CSV
   roster user export --tenant NAME [--format ndjson|csv]
+  roster audit --tenant NAME [--since DURATION|TIME] [--user ID] [--json]
   roster migrate [--db URL]
   roster version
 
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"create": credentialCreate, "list": credentialList, "revoke": credentialRevoke})
 	case "user":
 		return sub(ctx, "user", rest, stdout, stderr, map[string]command{"import": userImport, "export": userExport})
+	case "audit":
+		return auditCmd(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "roster", version())
 		return nil

@@ -100,12 +100,25 @@ func purgeTokens(ctx context.Context, svc *directory.Service, logger *slog.Logge
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := svc.PurgeExpiredTokens(ctx); err != nil && ctx.Err() == nil {
-				logger.Warn("purge expired tokens", "error", err.Error())
-			} else if n > 0 {
-				logger.Debug("purged expired tokens", "count", n)
-			}
+			purgeOnce(ctx, svc, logger)
 		}
+	}
+}
+
+// purgeOnce deletes expired session tokens and Idempotency-Key records
+// (older than directory.IdempotencyTTL). Every instance runs it; the
+// deletes are idempotent, so several instances on one database only
+// repeat each other's work.
+func purgeOnce(ctx context.Context, svc *directory.Service, logger *slog.Logger) {
+	if n, err := svc.PurgeExpiredTokens(ctx); err != nil && ctx.Err() == nil {
+		logger.Warn("purge expired tokens", "error", err.Error())
+	} else if n > 0 {
+		logger.Debug("purged expired tokens", "count", n)
+	}
+	if n, err := svc.PurgeExpiredIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
+		logger.Warn("purge expired idempotency keys", "error", err.Error())
+	} else if n > 0 {
+		logger.Debug("purged expired idempotency keys", "count", n)
 	}
 }
 
