@@ -3,7 +3,9 @@ package reliability
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -179,6 +181,71 @@ func TestSeveralInstances(t *testing.T) {
 					}
 				}
 			}
+		}
+	})
+
+	t.Run("one Idempotency-Key raced through every instance", func(t *testing.T) {
+		// Per dialect, 9 creates with one key and one body, 3 per instance,
+		// released together: one runs, each other is a replay of its
+		// response (Idempotent-Replayed: true) or, while it runs, a 409
+		// "in use" in the dialect's format. Then one retry per instance, after
+		// the race, must be a replay.
+		inUse := map[string]func(m map[string]any) bool{
+			"truv": func(m map[string]any) bool {
+				e, _ := m["error"].(map[string]any)
+				return e["code"] == "idempotency_key_in_use"
+			},
+			"ownli": func(m map[string]any) bool { return m["error_code"] == "ERROR_IDEMPOTENCY_KEY_IN_USE" },
+			"scim": func(m map[string]any) bool {
+				schemas, _ := m["schemas"].([]any)
+				return len(schemas) == 1 && schemas[0] == "urn:ietf:params:scim:api:messages:2.0:Error" && m["status"] == "409"
+			},
+		}
+		for i, d := range []string{"truv", "ownli", "scim"} {
+			login, email := "idem"+d, "idem-"+d+"@example.com"
+			req := createIn(d, cred, "", login, email, 5000+i)
+			req.header = maps.Clone(req.header)
+			req.header["Idempotency-Key"] = "race-" + d + "-0001"
+			resps := race(slices.Repeat([]dialectReq{req}, 9))
+			var firsts, replays, conflicts int
+			ids := map[string]bool{}
+			for j, r := range resps {
+				replayed := r.header.Get("Idempotent-Replayed") == "true"
+				switch {
+				case r.err == nil && r.status/100 == 2:
+					ids[createdID(d, r)] = true
+					if replayed {
+						replays++
+					} else {
+						firsts++
+					}
+				case r.err == nil && r.status == http.StatusConflict && inUse[d](r.jsonMap()):
+					conflicts++
+				default:
+					t.Errorf("%s, key raced, request %d on instance %d: %d %v %s, want 2xx or 409 key in use", d, j, j%numInstances, r.status, r.err, r.body)
+				}
+			}
+			if firsts != 1 || len(ids) != 1 {
+				t.Errorf("%s: %d responses not marked as replays and %d user ids %v among the 2xx, want 1 and 1", d, firsts, len(ids), ids)
+			}
+			var n int
+			var id string
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(id) FROM users WHERE tenant_id = $1 AND email_norm = $2`,
+				cred.TenantID, email).Scan(&n, &id); err != nil {
+				t.Fatal(err)
+			}
+			if n != 1 || !ids[id] {
+				t.Errorf("%s: %d users with the raced key's e-mail (first %s), want 1 with the id answered %v", d, n, id, ids)
+			}
+			for k, in := range ins {
+				r := do(ctx, client, in.base, req)
+				if r.status/100 != 2 || r.header.Get("Idempotent-Replayed") != "true" || createdID(d, r) != id {
+					t.Errorf("%s: retry on instance %d after the race: %d %v replayed=%q %s, want a replay of %s",
+						d, k, r.status, r.err, r.header.Get("Idempotent-Replayed"), r.body, id)
+				}
+			}
+			t.Logf("%s: one key through %d instances, 9 racing requests: 1 ran, %d replays, %d answered 409 in use; %d later retries replayed",
+				d, numInstances, replays, conflicts, numInstances)
 		}
 	})
 
