@@ -10,9 +10,10 @@
 //     PostgreSQL).
 //   - TestSeveralInstances runs three servers on one PostgreSQL database:
 //     racing creates of one e-mail or username give one user and a
-//     conflict in each dialect's format for every other request, session
-//     tokens work on every instance, and a revoked credential fails on
-//     every instance from the next request.
+//     conflict in each dialect's format for every other request, one
+//     Idempotency-Key raced through them gives one user and replays or
+//     "in use" conflicts, session tokens work on every instance, and a
+//     revoked credential fails on every instance from the next request.
 //
 // The package has no non-test code; it exists so that `go test ./...` runs
 // these tests.

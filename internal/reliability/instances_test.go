@@ -21,7 +21,8 @@ const numInstances = 3
 // PostgreSQL database behave as one service) with three `roster serve`
 // processes: creates racing for one e-mail, or one username, through
 // different instances and dialects give exactly one user and a 409 in each
-// other dialect's own format; Entrust and Ownli session tokens issued by
+// other dialect's own format; one Idempotency-Key raced through every
+// instance gives one user; Entrust and Ownli session tokens issued by
 // one instance work on the others; and a revoked credential fails on every
 // instance from the next request on. SQLite is one process by design, so
 // this test runs on PostgreSQL only (and fails under CI without it, as
