@@ -303,3 +303,28 @@ func TestIdempotencyErrorsEveryDialect(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotentUpdate: a retried update with its key replays the first
+// response and does not bump the version again.
+func TestIdempotentUpdate(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, backend string) {
+		env, c := newIdemEnv(t, backend, directory.DefaultUniquePolicy)
+		cr := idemCreates(7)[4] // SCIM
+		r := c.doKey("scim", "POST", cr.path, "", cr.body)
+		if r.Status != 201 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+		id := r.Map(t)["id"].(string)
+		patch := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"Pat"}]}`
+		first := c.doKey("scim", "PATCH", "/scim/v2/Users/"+id, "patch-1", patch)
+		again := c.doKey("scim", "PATCH", "/scim/v2/Users/"+id, "patch-1", patch)
+		if first.Status != 200 || again.Status != 200 || !bytes.Equal(first.Body, again.Body) ||
+			again.Header.Get("Idempotent-Replayed") != "true" || again.Header.Get("ETag") != first.Header.Get("ETag") {
+			t.Fatalf("replayed patch: %d %s / %d %s", first.Status, first.Body, again.Status, again.Body)
+		}
+		u, err := env.Svc.GetUser(t.Context(), env.Creds.Principal(), id)
+		if err != nil || u.Version != 2 {
+			t.Errorf("version after a replayed update: %d %v, want 2", u.Version, err)
+		}
+	})
+}
