@@ -163,9 +163,12 @@ type credential struct {
 }
 
 // newTenant creates a tenant with the --unique policy given and one
-// credential for it, through the command line.
+// credential for it, through the command line, migrating the database first.
 func (e *backendEnv) newTenant(t *testing.T, name, unique string) credential {
 	t.Helper()
+	// migrate creates the database; the other admin commands refuse a
+	// SQLite path that does not exist, so that a typo in --db is an error.
+	e.run(t, "migrate")
 	e.run(t, "tenant", "create", name, "--unique", unique, "--json")
 	var c credential
 	out := e.run(t, "credential", "create", "--tenant", name, "--json")
