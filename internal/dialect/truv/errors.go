@@ -121,6 +121,12 @@ func errorResponse(r *http.Request, err error) (int, any) {
 		return http.StatusConflict, errorEnvelope{errorJSON{Code: "conflict",
 			Message: fmt.Sprintf("A user with this %s already exists.", name),
 			Extra:   conflictExtra{Field: name, ExistingUserID: directory.HexID(ce.ExistingID)}}}
+	case errors.Is(err, httpapi.ErrPreconditionFailed):
+		// If-Match named a version the user no longer has (Roster's
+		// addition; Truv sends no ETags). Tested before the bare
+		// ErrPrecondition below, which is a write without If-Match.
+		return http.StatusPreconditionFailed, errorEnvelope{errorJSON{Code: "precondition_failed",
+			Message: "The user has changed since the version in If-Match; read it again and retry."}}
 	case errors.Is(err, directory.ErrConflict), errors.Is(err, directory.ErrPrecondition):
 		// A claim conflict the core could not name, or an update that lost
 		// every retry to concurrent writers: the client may retry.

@@ -111,6 +111,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p directory
 	if err != nil {
 		return body.explain(err)
 	}
+	httpapi.SetETag(w, u.Version) // Roster's addition, a header only (docs/truv.md)
 	return httpapi.WriteJSON(w, http.StatusCreated, toWire(u))
 }
 
@@ -165,6 +166,10 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p directory.Pr
 	if err != nil {
 		return err
 	}
+	if httpapi.NotModified(w, r, u.Version) {
+		return nil
+	}
+	httpapi.SetETag(w, u.Version)
 	return httpapi.WriteJSON(w, http.StatusOK, toWire(u))
 }
 
@@ -175,7 +180,9 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p directory.Pr
 //	Response: the user object.
 //
 // Absent fields are left alone; null or "" clears email, phone or ssn and
-// is refused for the three required fields.
+// is refused for the three required fields. Roster's addition: an
+// If-Match naming another version is 412 (docs/truv.md, "ETags and
+// If-Match"); without one, concurrent PATCHes of different fields all land.
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
 	id := r.PathValue("id")
 	if _, ok := directory.ParseID(id); !ok {
@@ -185,13 +192,18 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p directory
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	u, err := h.svc.UpdateUser(r.Context(), p, id, rules, 0, func(u *directory.User) error {
+	ifv, err := httpapi.IfMatchUser(r, h.svc, p, id)
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.UpdateUser(r.Context(), p, id, rules, ifv, func(u *directory.User) error {
 		body.apply(u)
 		return nil
 	})
 	if err != nil {
-		return body.explain(err)
+		return body.explain(httpapi.Precondition(err, ifv))
 	}
+	httpapi.SetETag(w, u.Version)
 	return httpapi.WriteJSON(w, http.StatusOK, toWire(u))
 }
 
@@ -200,8 +212,13 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p directory
 //	DELETE /v1/users/{user_id}/
 //	Response: 204 No Content.
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
-	if err := h.svc.DeleteUser(r.Context(), p, r.PathValue("id"), 0); err != nil {
+	id := r.PathValue("id")
+	ifv, err := httpapi.IfMatchUser(r, h.svc, p, id)
+	if err != nil {
 		return err
+	}
+	if err := h.svc.DeleteUser(r.Context(), p, id, ifv); err != nil {
+		return httpapi.Precondition(err, ifv)
 	}
 	return httpapi.NoContent(w, http.StatusNoContent)
 }
