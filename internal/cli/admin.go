@@ -78,8 +78,8 @@ func printJSON(w io.Writer, v any) error {
 
 func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	s := newSetup("tenant create")
-	unique := s.fs.String("unique", "email,phone", "unique identifiers: email,phone,external_id or none")
-	asJSON := s.fs.Bool("json", false, "print JSON")
+	unique := s.fs.String("unique", "email,phone", "unique identifiers: a `LIST` of email, phone, external_id, or none")
+	asJSON := s.fs.Bool("json", false, "print JSON instead of text")
 	var policy directory.UniquePolicy
 	pos, o, err := s.open(ctx, args, 1, "one tenant NAME", func([]string) (err error) {
 		policy, err = ParseUnique(*unique)
@@ -102,7 +102,7 @@ func tenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func tenantList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	s := newSetup("tenant list")
-	asJSON := s.fs.Bool("json", false, "print JSON")
+	asJSON := s.fs.Bool("json", false, "print JSON instead of text")
 	_, o, err := s.open(ctx, args, 0, "no arguments", nil, stderr)
 	if err != nil {
 		return err
@@ -138,7 +138,7 @@ type credentialJSON struct {
 
 func credentialCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	s := newSetup("credential create").withTenant()
-	asJSON := s.fs.Bool("json", false, "print JSON")
+	asJSON := s.fs.Bool("json", false, "print JSON instead of text")
 	_, o, err := s.open(ctx, args, 0, "no arguments besides --tenant", nil, stderr)
 	if err != nil {
 		return err
@@ -147,7 +147,7 @@ func credentialCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 	tenant := s.tenant
 	cred, sec, err := o.svc.CreateCredential(ctx, *tenant)
 	if err != nil {
-		return describe(err)
+		return describe(tenantError(*tenant, err))
 	}
 	if *asJSON {
 		return printJSON(stdout, credentialJSON{TenantID: cred.TenantID, Tenant: *tenant, ClientID: cred.ClientID, Secret: sec})
@@ -173,7 +173,7 @@ func fmtTime(t *time.Time) *string {
 
 func credentialList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	s := newSetup("credential list").withTenant()
-	asJSON := s.fs.Bool("json", false, "print JSON")
+	asJSON := s.fs.Bool("json", false, "print JSON instead of text")
 	_, o, err := s.open(ctx, args, 0, "no arguments besides --tenant", nil, stderr)
 	if err != nil {
 		return err
@@ -181,7 +181,7 @@ func credentialList(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer o.Close()
 	cs, err := o.svc.ListCredentials(ctx, *s.tenant)
 	if err != nil {
-		return describe(err)
+		return describe(tenantError(*s.tenant, err))
 	}
 	out := make([]credentialListJSON, len(cs))
 	for i, cr := range cs {
@@ -213,6 +213,9 @@ func credentialRevoke(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	defer o.Close()
 	if err := o.svc.RevokeCredential(ctx, pos[0]); err != nil {
+		if errors.Is(err, directory.ErrNotFound) {
+			return fmt.Errorf("credential %q not found", pos[0])
+		}
 		return describe(err)
 	}
 	fmt.Fprintf(stdout, "revoked %s and its session tokens\n", pos[0])
@@ -228,8 +231,6 @@ func describe(err error) error {
 		return ve
 	case errors.As(err, &ce) && ce.Field == directory.FieldTenantName:
 		return fmt.Errorf("tenant %q already exists", ce.Value)
-	case errors.Is(err, directory.ErrNotFound):
-		return fmt.Errorf("not found: %w", err)
 	}
 	return err
 }

@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/roster-dev/roster/internal/config"
 	"github.com/roster-dev/roster/internal/directory"
@@ -15,9 +18,9 @@ import (
 // command has it) override it.
 func loadConfig(fs *flag.FlagSet, withListen bool) (*config.Config, func() error) {
 	c, envErr := config.FromEnv(env)
-	fs.StringVar(&c.DB, "db", c.DB, "database: sqlite:PATH or postgres:// URL (env ROSTER_DB)")
+	fs.StringVar(&c.DB, "db", c.DB, "database `URL`: sqlite:PATH or postgres://... (env ROSTER_DB)")
 	if withListen {
-		fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP listen address (env ROSTER_LISTEN)")
+		fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP listen address `ADDR`, host:port (env ROSTER_LISTEN)")
 	}
 	return &c, func() error {
 		if envErr != nil {
@@ -44,7 +47,7 @@ func newSetup(name string) *setup {
 
 // withTenant adds the required --tenant flag.
 func (s *setup) withTenant() *setup {
-	s.tenant = s.fs.String("tenant", "", "tenant NAME (required)")
+	s.tenant = s.fs.String("tenant", "", "the tenant, by `NAME` (required)")
 	return s
 }
 
@@ -72,6 +75,11 @@ func (s *setup) open(ctx context.Context, args []string, nPos int, what string, 
 	if err := s.check(); err != nil {
 		return nil, nil, err
 	}
+	// Only serve and migrate create a database: a mistyped path here
+	// must not leave an empty one (and a key file) behind.
+	if err := requireDatabase(s.cfg); err != nil {
+		return nil, nil, err
+	}
 	o, err := open(ctx, s.cfg, stderr)
 	return pos, o, err
 }
@@ -86,6 +94,9 @@ type opened struct {
 // newer than this binary. keyNote receives a line when a key file is
 // created.
 func open(ctx context.Context, c *config.Config, keyNote io.Writer) (*opened, error) {
+	if err := requireDirectories(c); err != nil {
+		return nil, err
+	}
 	kr, keyFile, created, err := c.Keyring()
 	if err != nil {
 		return nil, err
@@ -105,10 +116,51 @@ func open(ctx context.Context, c *config.Config, keyNote io.Writer) (*opened, er
 		st.Close()
 		return nil, err
 	}
-	return &opened{store: st, svc: directory.NewService(st, directory.Options{RateLimit: c.RateLimit})}, nil
+	return &opened{store: st, svc: directory.NewService(st, directory.Options{RateLimit: c.RateLimit, TrustedProxies: c.TrustedProxies})}, nil
 }
 
 func (o *opened) Close() error { return o.store.Close() }
+
+// requireDatabase refuses an SQLite database file that does not exist.
+func requireDatabase(c *config.Config) error {
+	if !config.IsSQLite(c.DB) {
+		return nil
+	}
+	path := config.SQLitePath(c.DB)
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("database %s does not exist (check --db or ROSTER_DB; \"roster migrate\" or \"roster serve\" creates it)", c.DB)
+		}
+		return fmt.Errorf("database %s: %w", c.DB, err)
+	}
+	return nil
+}
+
+// requireDirectories refuses to create the directory of an SQLite
+// database or of its key file: a missing directory is a mistyped path far
+// more often than a wish for a new tree.
+func requireDirectories(c *config.Config) error {
+	if !config.IsSQLite(c.DB) {
+		return nil
+	}
+	paths := []string{config.SQLitePath(c.DB)}
+	if c.EncryptionKey == "" && c.KeyFile != "" {
+		paths = append(paths, c.KeyFile)
+	}
+	for _, p := range paths {
+		dir := filepath.Dir(p)
+		st, err := os.Stat(dir)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("directory %s of %s does not exist; create it first (roster does not create directories)", dir, p)
+		case err != nil:
+			return fmt.Errorf("directory of %s: %w", p, err)
+		case !st.IsDir():
+			return fmt.Errorf("%s is not a directory", dir)
+		}
+	}
+	return nil
+}
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
@@ -121,6 +173,9 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if err := check(); err != nil {
+		return err
+	}
+	if err := requireDirectories(c); err != nil {
 		return err
 	}
 	kr, _, _, err := c.Keyring()

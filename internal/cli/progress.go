@@ -3,37 +3,75 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 )
 
-// progress draws a one-line progress bar for imports. It redraws at most
-// ten times a second so that a fast import is not slowed by the terminal.
+// progress reports a running import on standard error. On a terminal it
+// redraws a one-line bar at most ten times a second, so a fast import is
+// not slowed by the terminal; anywhere else (a file, a pipe, a CI log) it
+// writes a plain line every plainEvery, with no carriage returns or escape
+// codes. quiet writes nothing.
 type progress struct {
-	w     io.Writer
-	total int64
-	quiet bool
-	last  time.Time
-	start time.Time
-	notes int
+	w      io.Writer
+	total  int64 // input size in bytes; 0 when unknown (standard input)
+	quiet  bool
+	tty    bool
+	drawn  bool // a bar is on the terminal's current line
+	last   time.Time
+	start  time.Time
+	every  time.Duration
+	counts *importCounts
 }
 
-// maxNotes caps how many failed records are listed before summarising.
-const maxNotes = 20
+// plainEvery is how often a non-terminal gets a progress line; tests
+// shorten it.
+var plainEvery = 5 * time.Second
 
-func newProgress(w io.Writer, total int64, quiet bool) *progress {
-	return &progress{w: w, total: total, quiet: quiet, start: time.Now()}
+func newProgress(w io.Writer, total int64, quiet bool, c *importCounts) *progress {
+	now := time.Now()
+	p := &progress{w: w, total: total, quiet: quiet, tty: isTerminal(w), start: now, last: now, counts: c}
+	p.every = plainEvery
+	if p.tty {
+		p.every = 100 * time.Millisecond
+	}
+	return p
 }
 
-func (p *progress) update(read int64, ok, failed int) {
-	if p.quiet || time.Since(p.last) < 100*time.Millisecond {
+// isTerminal reports whether w is a terminal (a character device): the
+// standard library's answer, without golang.org/x/term.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// update reports that read bytes of the input have been consumed.
+func (p *progress) update(read int64, line int) {
+	if p.quiet || time.Since(p.last) < p.every {
 		return
 	}
 	p.last = time.Now()
-	p.draw(read, ok, failed)
+	if p.tty {
+		p.drawBar(read)
+		return
+	}
+	pct := ""
+	if p.total > 0 {
+		pct = fmt.Sprintf(" (%d%%)", int(100*float64(read)/float64(p.total)))
+	}
+	fmt.Fprintf(p.w, "import: line %d%s: %s, %.0f rows/s\n", line, pct, p.counts, p.rate())
 }
 
-func (p *progress) draw(read int64, ok, failed int) {
+func (p *progress) rate() float64 {
+	return float64(p.counts.rows()) / max(time.Since(p.start).Seconds(), 0.001)
+}
+
+func (p *progress) drawBar(read int64) {
 	const width = 30
 	bar := strings.Repeat("?", width)
 	pct := ""
@@ -41,30 +79,27 @@ func (p *progress) draw(read int64, ok, failed int) {
 		filled := int(float64(width) * float64(read) / float64(p.total))
 		filled = min(max(filled, 0), width)
 		bar = strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
-		pct = fmt.Sprintf(" %3d%%", int(100*float64(read)/float64(p.total)))
+		pct = fmt.Sprintf(" %3d%%", min(100, int(100*float64(read)/float64(p.total))))
 	}
-	rate := float64(ok+failed) / max(time.Since(p.start).Seconds(), 0.001)
-	fmt.Fprintf(p.w, "\r[%s]%s %d imported, %d failed (%.0f/s)", bar, pct, ok, failed, rate)
+	fmt.Fprintf(p.w, "\r\033[K[%s]%s %s (%.0f/s)", bar, pct, p.counts, p.rate())
+	p.drawn = true
 }
 
-func (p *progress) note(msg string) {
-	p.notes++
-	if p.notes > maxNotes {
-		return
-	}
-	if !p.quiet {
+// clear removes the bar so a message can be printed on its own line.
+func (p *progress) clear() {
+	if p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
-	}
-	fmt.Fprintln(p.w, msg)
-	if p.notes == maxNotes {
-		fmt.Fprintln(p.w, "(further failures are counted but not listed)")
+		p.drawn = false
 	}
 }
 
-func (p *progress) done(ok, failed int) {
-	if !p.quiet {
-		p.draw(p.total, ok, failed)
-		fmt.Fprintln(p.w)
-	}
-	fmt.Fprintf(p.w, "imported %d users, %d failed, in %v\n", ok, failed, time.Since(p.start).Round(time.Millisecond))
+// note prints a line (a rejected row) above the bar.
+func (p *progress) note(msg string) {
+	p.clear()
+	fmt.Fprintln(p.w, msg)
 }
+
+// done removes the bar; the summary is the caller's.
+func (p *progress) done() { p.clear() }
+
+func (p *progress) elapsed() time.Duration { return time.Since(p.start).Round(time.Millisecond) }

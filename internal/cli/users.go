@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -10,245 +9,137 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
-	"time"
+	"path/filepath"
 
 	"github.com/roster-dev/roster/internal/directory"
-	"github.com/roster-dev/roster/internal/secret"
 )
-
-// userRecord is the neutral, dialect-free form of a user that import reads
-// and export writes (one JSON object per NDJSON line; CSV uses the same
-// names as columns, with aliases/attributes/extras as JSON cells).
-type userRecord struct {
-	ID             string            `json:"id,omitempty"`
-	Username       string            `json:"username,omitempty"`
-	ExternalID     string            `json:"external_id,omitempty"`
-	ExternalSource string            `json:"external_source,omitempty"`
-	FirstName      string            `json:"first_name,omitempty"`
-	LastName       string            `json:"last_name,omitempty"`
-	Email          string            `json:"email,omitempty"`
-	EmailVerified  bool              `json:"email_verified,omitempty"`
-	Phone          string            `json:"phone,omitempty"`
-	PhoneVerified  bool              `json:"phone_verified,omitempty"`
-	Mobile         string            `json:"mobile,omitempty"`
-	Locale         string            `json:"locale,omitempty"`
-	State          string            `json:"state,omitempty"`
-	Locked         bool              `json:"locked,omitempty"`
-	SSN            string            `json:"ssn,omitempty"`
-	Address        *addressRecord    `json:"address,omitempty"`
-	Aliases        []aliasRecord     `json:"aliases,omitempty"`
-	Attributes     []attrRecord      `json:"attributes,omitempty"`
-	Extras         map[string]string `json:"extras,omitempty"`
-	PartnerCode    string            `json:"partner_code,omitempty"`
-	CreatedAt      string            `json:"created_at,omitempty"`
-	UpdatedAt      string            `json:"updated_at,omitempty"`
-}
-
-type addressRecord struct {
-	Line1   string `json:"line1,omitempty"`
-	Line2   string `json:"line2,omitempty"`
-	City    string `json:"city,omitempty"`
-	State   string `json:"state,omitempty"`
-	Country string `json:"country,omitempty"`
-	Zip     string `json:"zip,omitempty"`
-}
-
-type aliasRecord struct {
-	Type  string `json:"type,omitempty"`
-	Value string `json:"value"`
-}
-
-type attrRecord struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
-func (r *userRecord) toUser() *directory.User {
-	u := &directory.User{
-		Username: r.Username, ExternalID: r.ExternalID, ExternalSource: r.ExternalSource,
-		FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, EmailVerified: r.EmailVerified,
-		Phone: r.Phone, PhoneVerified: r.PhoneVerified, Mobile: r.Mobile, Locale: r.Locale,
-		State: r.State, Locked: r.Locked, SSN: secret.Value(r.SSN), Extras: r.Extras,
-	}
-	if r.Address != nil {
-		u.Address = directory.Address(*r.Address)
-	}
-	for _, a := range r.Aliases {
-		u.Aliases = append(u.Aliases, directory.Alias{Type: a.Type, Value: a.Value})
-	}
-	for _, a := range r.Attributes {
-		u.Attributes = append(u.Attributes, directory.Attribute{Name: a.Name, Value: a.Value})
-	}
-	return u
-}
-
-func fromUser(u *directory.User, withSSN bool) userRecord {
-	r := userRecord{
-		ID: u.ID, Username: u.Username, ExternalID: u.ExternalID, ExternalSource: u.ExternalSource,
-		FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, EmailVerified: u.EmailVerified,
-		Phone: u.Phone, PhoneVerified: u.PhoneVerified, Mobile: u.Mobile, Locale: u.Locale,
-		State: u.State, Locked: u.Locked, Extras: u.Extras, PartnerCode: u.PartnerCode,
-		CreatedAt: u.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: u.UpdatedAt.UTC().Format(time.RFC3339Nano),
-	}
-	if withSSN {
-		r.SSN = u.SSN.Reveal()
-	}
-	if !u.Address.IsZero() {
-		a := addressRecord(u.Address)
-		r.Address = &a
-	}
-	for _, a := range u.Aliases {
-		r.Aliases = append(r.Aliases, aliasRecord{Type: a.Type, Value: a.Value})
-	}
-	for _, a := range u.Attributes {
-		r.Attributes = append(r.Attributes, attrRecord{Name: a.Name, Value: a.Value})
-	}
-	return r
-}
-
-// csvColumns are the CSV header, in order.
-var csvColumns = []string{"id", "username", "external_id", "external_source", "first_name", "last_name",
-	"email", "email_verified", "phone", "phone_verified", "mobile", "locale", "state", "locked", "ssn",
-	"address_line1", "address_line2", "address_city", "address_state", "address_country", "address_zip",
-	"aliases", "attributes", "extras", "partner_code", "created_at", "updated_at"}
-
-func (r *userRecord) csvRow() []string {
-	a := addressRecord{}
-	if r.Address != nil {
-		a = *r.Address
-	}
-	js := func(v any) string {
-		if v == nil {
-			return ""
-		}
-		b, _ := json.Marshal(v)
-		if string(b) == "null" {
-			return ""
-		}
-		return string(b)
-	}
-	return []string{r.ID, r.Username, r.ExternalID, r.ExternalSource, r.FirstName, r.LastName,
-		r.Email, strconv.FormatBool(r.EmailVerified), r.Phone, strconv.FormatBool(r.PhoneVerified), r.Mobile,
-		r.Locale, r.State, strconv.FormatBool(r.Locked), r.SSN,
-		a.Line1, a.Line2, a.City, a.State, a.Country, a.Zip,
-		js(r.Aliases), js(r.Attributes), js(r.Extras), r.PartnerCode, r.CreatedAt, r.UpdatedAt}
-}
-
-// csvText maps the plain text columns to their field.
-var csvText = map[string]func(*userRecord, *addressRecord) *string{
-	"username":        func(r *userRecord, _ *addressRecord) *string { return &r.Username },
-	"external_id":     func(r *userRecord, _ *addressRecord) *string { return &r.ExternalID },
-	"external_source": func(r *userRecord, _ *addressRecord) *string { return &r.ExternalSource },
-	"first_name":      func(r *userRecord, _ *addressRecord) *string { return &r.FirstName },
-	"last_name":       func(r *userRecord, _ *addressRecord) *string { return &r.LastName },
-	"email":           func(r *userRecord, _ *addressRecord) *string { return &r.Email },
-	"phone":           func(r *userRecord, _ *addressRecord) *string { return &r.Phone },
-	"mobile":          func(r *userRecord, _ *addressRecord) *string { return &r.Mobile },
-	"locale":          func(r *userRecord, _ *addressRecord) *string { return &r.Locale },
-	"state":           func(r *userRecord, _ *addressRecord) *string { return &r.State },
-	"ssn":             func(r *userRecord, _ *addressRecord) *string { return &r.SSN },
-	"address_line1":   func(_ *userRecord, a *addressRecord) *string { return &a.Line1 },
-	"address_line2":   func(_ *userRecord, a *addressRecord) *string { return &a.Line2 },
-	"address_city":    func(_ *userRecord, a *addressRecord) *string { return &a.City },
-	"address_state":   func(_ *userRecord, a *addressRecord) *string { return &a.State },
-	"address_country": func(_ *userRecord, a *addressRecord) *string { return &a.Country },
-	"address_zip":     func(_ *userRecord, a *addressRecord) *string { return &a.Zip },
-}
-
-// recordFromCSV reads one row by header names; unknown columns are an error
-// so a typo does not silently drop data.
-func recordFromCSV(header, row []string) (*userRecord, error) {
-	r := &userRecord{}
-	addr := addressRecord{}
-	for i, col := range header {
-		if i >= len(row) {
-			break
-		}
-		v := row[i]
-		if get, ok := csvText[col]; ok {
-			*get(r, &addr) = v
-			continue
-		}
-		var err error
-		switch col {
-		case "id", "partner_code", "created_at", "updated_at":
-			// Assigned by Roster on import.
-		case "email_verified":
-			r.EmailVerified, err = parseBoolCell(v)
-		case "phone_verified":
-			r.PhoneVerified, err = parseBoolCell(v)
-		case "locked":
-			r.Locked, err = parseBoolCell(v)
-		case "aliases":
-			err = jsonCell(v, &r.Aliases)
-		case "attributes":
-			err = jsonCell(v, &r.Attributes)
-		case "extras":
-			err = jsonCell(v, &r.Extras)
-		default:
-			return nil, fmt.Errorf("unknown column %q", col)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("column %s: %w", col, err)
-		}
-	}
-	if addr != (addressRecord{}) {
-		r.Address = &addr
-	}
-	return r, nil
-}
-
-func parseBoolCell(s string) (bool, error) {
-	if s == "" {
-		return false, nil
-	}
-	return strconv.ParseBool(s)
-}
-
-func jsonCell(s string, dst any) error {
-	if s == "" {
-		return nil
-	}
-	return json.Unmarshal([]byte(s), dst)
-}
 
 // tenantPrincipal is an operator acting on a tenant from the command line.
 func tenantPrincipal(ctx context.Context, svc *directory.Service, name string) (directory.Principal, error) {
 	t, err := svc.TenantByName(ctx, name)
 	if err != nil {
-		return directory.Principal{}, describe(err)
+		return directory.Principal{}, tenantError(name, err)
 	}
 	return directory.Principal{TenantID: t.ID, TenantName: t.Name, Unique: t.Unique, ClientID: "cli"}, nil
 }
 
-// importRules: an import is an operator's bulk load, so only the always-on
-// checks and e-mail syntax apply; vendor-specific rules are for the wire.
-var importRules = directory.Rules{Checks: directory.CheckEmail | directory.CheckSSNStructure}
+// tenantError names a tenant that does not exist once, in plain words.
+func tenantError(name string, err error) error {
+	if errors.Is(err, directory.ErrNotFound) {
+		return fmt.Errorf("tenant %q not found", name)
+	}
+	return err
+}
+
+// Import rule sets (docs/OPERATIONS.md, "Validation"). Both include the
+// core's always-on checks (lengths, control characters, UTF-8, the SSN's
+// nine digits, state values, aliases, multi-valued values).
+var (
+	// importRules is the default: e-mail syntax, phone and mobile in
+	// E.164 form (+ and 8 to 15 digits, as CL2C checks; the number need
+	// not be possible, as Entrust's examples are not), and SSN
+	// structure, which every dialect but Truv checks.
+	importRules = directory.Rules{Checks: directory.CheckEmail | directory.CheckPhoneFormat | directory.CheckSSNStructure}
+	// lenientImportRules is what the most lenient dialect, Truv,
+	// checks: e-mail syntax only. An export of users written through
+	// dialects that keep a phone or an SSN as sent re-imports under it.
+	lenientImportRules = directory.Rules{Checks: directory.CheckEmail}
+)
+
+// stdin is the input of `user import -`; tests replace it.
+var stdin io.Reader = os.Stdin
+
+// shownFailures is how many rejected rows an import lists on standard
+// error; the reject file has them all.
+const shownFailures = 5
+
+// importCounts are an import's outcomes, counted per kind.
+type importCounts struct {
+	imported, updated, unchanged, skipped int
+	invalid, conflict                     int // failed rows, by reason
+}
+
+func (c *importCounts) failed() int { return c.invalid + c.conflict }
+func (c *importCounts) rows() int {
+	return c.imported + c.updated + c.unchanged + c.skipped + c.failed()
+}
+
+func (c *importCounts) String() string {
+	return fmt.Sprintf("%d imported, %d updated, %d unchanged, %d skipped, %d failed (%d invalid, %d conflict)",
+		c.imported, c.updated, c.unchanged, c.skipped, c.failed(), c.invalid, c.conflict)
+}
+
+// parseOnConflict parses --on-conflict.
+func parseOnConflict(s string) (directory.OnConflict, error) {
+	switch s {
+	case "fail":
+		return directory.ConflictFail, nil
+	case "skip":
+		return directory.ConflictSkip, nil
+	case "update":
+		return directory.ConflictUpdate, nil
+	}
+	return 0, fmt.Errorf("%w: --on-conflict %q: want fail, skip or update", errUsage, s)
+}
+
+// defaultRejectsName is the reject file of an import from standard input,
+// in the working directory.
+const defaultRejectsName = "roster-import.rejects.ndjson"
 
 func userImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	s := newSetup("user import").withTenant()
-	quiet := s.fs.Bool("quiet", false, "no progress bar")
-	var in io.Reader = os.Stdin
-	var size int64
-	_, o, err := s.open(ctx, args, 1, "one FILE (NDJSON or CSV; - for standard input)", func(pos []string) error {
-		if pos[0] == "-" {
-			return nil
+	quiet := s.fs.Bool("quiet", false, "no progress output (rejected rows and the summary are still printed)")
+	onConflict := s.fs.String("on-conflict", "fail", "when a row's key (its id, else username, else external_id) is taken: `MODE` fail, skip or update")
+	rejectsFlag := s.fs.String("rejects", "", "write every rejected row to `FILE` (default FILE.rejects.ndjson beside the input, "+defaultRejectsName+" for -)")
+	lenient := s.fs.Bool("lenient", false, "check only what Truv checks (e-mail syntax), not phone format or SSN structure")
+	var (
+		in       io.Reader
+		inFile   *os.File
+		size     int64
+		mode     directory.OnConflict
+		rejPath  string
+		reader   rowReader
+		counting = &countingReader{}
+	)
+	defer func() {
+		if inFile != nil {
+			inFile.Close()
 		}
-		f, err := os.Open(pos[0])
-		if err != nil {
+	}()
+	_, o, err := s.open(ctx, args, 1, "one FILE (NDJSON or CSV; - for standard input)", func(pos []string) error {
+		var err error
+		if mode, err = parseOnConflict(*onConflict); err != nil {
 			return err
 		}
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
+		rejPath = *rejectsFlag
+		if pos[0] == "-" {
+			in = stdin
+			if rejPath == "" {
+				rejPath = defaultRejectsName
+			}
+		} else {
+			if inFile, err = os.Open(pos[0]); err != nil {
+				return err
+			}
+			if st, err := inFile.Stat(); err == nil {
+				size = st.Size()
+			}
+			in = inFile
+			if rejPath == "" {
+				rejPath = pos[0] + ".rejects.ndjson"
+			}
+			if a, err := os.Stat(rejPath); err == nil {
+				if b, err := inFile.Stat(); err == nil && os.SameFile(a, b) {
+					return fmt.Errorf("%w: --rejects %s is the input file", errUsage, rejPath)
+				}
+			}
 		}
-		in = f
-		return nil
+		// The format is known, or refused, before the database is
+		// touched.
+		counting.r = in
+		reader, err = newRowReader(counting)
+		return err
 	}, stderr)
-	if f, ok := in.(*os.File); ok && f != os.Stdin {
-		defer f.Close()
-	}
 	if err != nil {
 		return err
 	}
@@ -257,93 +148,156 @@ func userImport(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	counted := &countingReader{r: in}
-	bar := newProgress(stdout, size, *quiet)
-	br := bufio.NewReaderSize(counted, 1<<16)
-	next, err := recordReader(br)
-	if err != nil {
-		return err
+	rules := importRules
+	if *lenient {
+		rules = lenientImportRules
 	}
-	var ok, failed int
-	for n := 1; ; n++ {
-		rec, err := next()
+
+	var counts importCounts
+	bar := newProgress(stderr, size, *quiet, &counts)
+	rej := &rejectFile{path: rejPath}
+	defer rej.close()
+	line := 0
+	for {
+		row, err := reader.next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if err != nil {
+			bar.done()
+			return fmt.Errorf("import stopped after line %d (%s): %w", line, counts.String(), err)
+		}
+		line = row.line
+		err = row.err
+		var outcome directory.ImportOutcome
 		if err == nil {
-			_, err = o.svc.CreateUser(ctx, p, rec.toUser(), importRules)
+			var u *directory.User
+			if u, err = row.rec.toUser(); err == nil {
+				_, outcome, err = o.svc.ImportUser(ctx, p, u, rules, mode)
+			}
+		}
+		var ve *directory.ValidationError
+		switch {
+		case err == nil:
+			switch outcome {
+			case directory.Imported:
+				counts.imported++
+			case directory.Updated:
+				counts.updated++
+			case directory.Unchanged:
+				counts.unchanged++
+			case directory.Skipped:
+				counts.skipped++
+			}
+		case row.err != nil || errors.As(err, &ve):
+			counts.invalid++
+		case errors.Is(err, directory.ErrConflict):
+			counts.conflict++
+		default:
+			// Not the row's fault (the database went away, the
+			// context ended): stop rather than fail every row.
+			bar.done()
+			return fmt.Errorf("import stopped at line %d (%s): %w", row.line, counts.String(), err)
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+			reason := rowReason(err)
+			if werr := rej.write(row, reason); werr != nil {
+				bar.done()
+				return werr
 			}
-			failed++
-			bar.note(fmt.Sprintf("record %d: %v", n, err))
-		} else {
-			ok++
+			if counts.failed() <= shownFailures {
+				bar.note(fmt.Sprintf("line %d: %s", row.line, reason))
+			}
 		}
-		bar.update(counted.n, ok, failed)
+		bar.update(counting.n, row.line)
 	}
-	bar.done(ok, failed)
-	if failed > 0 {
-		return fmt.Errorf("%d of %d records failed", failed, ok+failed)
+	bar.done()
+	if err := rej.close(); err != nil {
+		return err
+	}
+	if n := counts.failed() - shownFailures; n > 0 {
+		fmt.Fprintf(stderr, "(%d more rejected rows are in %s)\n", n, rej.path)
+	}
+	fmt.Fprintf(stdout, "%s: %s, %d rows in %v\n", reader.format(), counts.String(), counts.rows(), bar.elapsed())
+	if counts.failed() > 0 {
+		return fmt.Errorf("%d of %d rows failed; every rejected row, with its line number and reason, is in %s",
+			counts.failed(), counts.rows(), rej.path)
 	}
 	return nil
 }
 
-// recordReader detects NDJSON (first non-space byte '{') or CSV (a header
-// row) and returns an iterator over records.
-func recordReader(br *bufio.Reader) (func() (*userRecord, error), error) {
-	first, err := br.Peek(1)
-	for err == nil && (first[0] == ' ' || first[0] == '\n' || first[0] == '\r' || first[0] == '\t') {
-		_, _ = br.ReadByte()
-		first, err = br.Peek(1)
-	}
-	if errors.Is(err, io.EOF) {
-		return func() (*userRecord, error) { return nil, io.EOF }, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if first[0] == '{' {
-		sc := bufio.NewScanner(br)
-		sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-		return func() (*userRecord, error) {
-			for sc.Scan() {
-				line := bytes.TrimSpace(sc.Bytes())
-				if len(line) == 0 {
-					continue
-				}
-				var r userRecord
-				dec := json.NewDecoder(bytes.NewReader(line))
-				dec.DisallowUnknownFields()
-				if err := dec.Decode(&r); err != nil {
-					return nil, fmt.Errorf("bad JSON: %w", err)
-				}
-				return &r, nil
-			}
-			if err := sc.Err(); err != nil {
-				return nil, err
-			}
-			return nil, io.EOF
-		}, nil
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("read CSV header: %w", err)
-	}
-	for i := range header {
-		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
-	}
-	return func() (*userRecord, error) {
-		row, err := cr.Read()
-		if err != nil {
-			return nil, err
+// rowReason is the one-line reason a row was rejected.
+func rowReason(err error) string {
+	var ve *directory.ValidationError
+	var ce *directory.ConflictError
+	switch {
+	case errors.As(err, &ve):
+		return ve.Error()
+	case errors.As(err, &ce):
+		msg := fmt.Sprintf("conflict: %s %q is held by user %s", ce.Field, ce.Value, ce.ExistingID)
+		if ce.ExistingID == "" {
+			msg = fmt.Sprintf("conflict: %s %q is already in use", ce.Field, ce.Value)
 		}
-		return recordFromCSV(header, row)
-	}, nil
+		return msg
+	}
+	return err.Error()
+}
+
+// rejectFile is the NDJSON file of rejected rows: one object per row with
+// its line number, the reason and the row as read. It is created (mode
+// 0600: rows may hold SSNs) on the first rejected row, so an import
+// without failures leaves no file behind.
+type rejectFile struct {
+	path string
+	f    *os.File
+	w    *bufio.Writer
+}
+
+// rejectEntry is one line of the reject file.
+type rejectEntry struct {
+	Line   int      `json:"line"`
+	Error  string   `json:"error"`
+	Input  string   `json:"input,omitempty"`  // NDJSON: the line
+	Fields []string `json:"fields,omitempty"` // CSV: the row's fields
+}
+
+func (r *rejectFile) write(row *inputRow, reason string) error {
+	if r.f == nil {
+		if dir := filepath.Dir(r.path); dir != "" {
+			if _, err := os.Stat(dir); err != nil {
+				return fmt.Errorf("reject file: %w", err)
+			}
+		}
+		f, err := os.OpenFile(r.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("reject file: %w", err)
+		}
+		r.f, r.w = f, bufio.NewWriter(f)
+	}
+	b, err := json.Marshal(rejectEntry{Line: row.line, Error: reason, Input: row.text, Fields: row.fields})
+	if err != nil {
+		return fmt.Errorf("reject file: %w", err)
+	}
+	if _, err := r.w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("reject file: %w", err)
+	}
+	return nil
+}
+
+func (r *rejectFile) close() error {
+	if r.f == nil {
+		return nil
+	}
+	f := r.f
+	r.f = nil
+	if err := r.w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("reject file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("reject file: %w", err)
+	}
+	return nil
 }
 
 type countingReader struct {
