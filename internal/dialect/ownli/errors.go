@@ -22,6 +22,7 @@ const (
 	codeNotFound          = "ERROR_NOT_FOUND"
 	codeMethodNotAllowed  = "ERROR_METHOD_NOT_ALLOWED"
 	codeConcurrentUpdate  = "ERROR_CONCURRENT_UPDATE"
+	codePrecondition      = "ERROR_PRECONDITION_FAILED"
 	codePayloadTooLarge   = "ERROR_PAYLOAD_TOO_LARGE"
 	codeUnsupportedMedia  = "ERROR_UNSUPPORTED_MEDIA_TYPE"
 	codeTooManyRequests   = "ERROR_TOO_MANY_REQUESTS"
@@ -117,6 +118,10 @@ func classify(err error) (int, errorBody) {
 		return http.StatusUnauthorized, errorBody{codeUnauthorized, msgUnauthorized}
 	case errors.Is(err, directory.ErrForbidden):
 		return http.StatusForbidden, errorBody{codeForbidden, msgForbidden}
+	case errors.Is(err, httpapi.ErrPreconditionFailed):
+		// If-Match named a version the user no longer has; tested before
+		// the bare ErrPrecondition, a write without If-Match.
+		return http.StatusPreconditionFailed, errorBody{codePrecondition, "The user has changed since the version in If-Match; read it again and retry"}
 	case errors.Is(err, directory.ErrPrecondition):
 		// Only after UpdateUser exhausted its retries against concurrent
 		// writers; the client should retry.

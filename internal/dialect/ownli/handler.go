@@ -138,6 +138,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p directory
 	if err != nil {
 		return err
 	}
+	httpapi.SetETag(w, u.Version) // Roster's addition, a header only (docs/ownli.md)
 	return httpapi.WriteJSON(w, http.StatusOK, toWire(u))
 }
 
@@ -145,7 +146,9 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p directory
 //
 // Ownli: "PUT /api/users/:userId — Update a user." Every body field is
 // optional; "if address is sent, address.state is required". Errors: 404
-// ERROR_USER_NOT_FOUND, 409 "User exists with phone or email".
+// ERROR_USER_NOT_FOUND, 409 "User exists with phone or email". Roster's
+// addition: an If-Match naming another version is 412
+// ERROR_PRECONDITION_FAILED (docs/ownli.md, "ETags and If-Match").
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
 	id, ok := directory.ParseID(r.PathValue("userId"))
 	if !ok {
@@ -158,10 +161,15 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p directory
 	if err := body.check(); err != nil {
 		return err
 	}
-	u, err := h.svc.UpdateUser(r.Context(), p, id, rules, 0, body.apply)
+	ifv, err := httpapi.IfMatchUser(r, h.svc, p, id)
 	if err != nil {
 		return err
 	}
+	u, err := h.svc.UpdateUser(r.Context(), p, id, rules, ifv, body.apply)
+	if err != nil {
+		return httpapi.Precondition(err, ifv)
+	}
+	httpapi.SetETag(w, u.Version)
 	return httpapi.WriteJSON(w, http.StatusOK, toWire(u))
 }
 
@@ -171,13 +179,22 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p directory.Pr
 	if err != nil {
 		return err
 	}
+	if httpapi.NotModified(w, r, u.Version) {
+		return nil
+	}
+	httpapi.SetETag(w, u.Version)
 	return httpapi.WriteJSON(w, http.StatusOK, toWire(u))
 }
 
 // deleteUser deletes one user and answers 204. Roster's addition.
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
-	if err := h.svc.DeleteUser(r.Context(), p, r.PathValue("userId"), 0); err != nil {
+	id := r.PathValue("userId")
+	ifv, err := httpapi.IfMatchUser(r, h.svc, p, id)
+	if err != nil {
 		return err
+	}
+	if err := h.svc.DeleteUser(r.Context(), p, id, ifv); err != nil {
+		return httpapi.Precondition(err, ifv)
 	}
 	return httpapi.NoContent(w, http.StatusNoContent)
 }
