@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -23,6 +24,8 @@ const tokenPurgeInterval = 5 * time.Minute
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	c, check := loadConfig(fs, true)
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate chain, PEM; with --tls-key, serve HTTPS only (env ROSTER_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key, PEM (env ROSTER_TLS_KEY)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -32,6 +35,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := check(); err != nil {
 		return err
+	}
+	if c.TLSCert != "" {
+		// Before the database is touched: a first start must not print its
+		// one-time bootstrap secret and then fail on a bad certificate.
+		if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+			return fmt.Errorf("load tls certificate: %w", err)
+		}
 	}
 	logger := newLogger(stderr, c.LogLevel)
 	o, err := open(ctx, c, stdout)
@@ -48,7 +58,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	base := "http://" + displayAddr(ln.Addr().String())
+	scheme := "http://"
+	if c.TLSCert != "" {
+		scheme = "https://"
+	}
+	base := scheme + displayAddr(ln.Addr().String())
 	printWelcome(stdout, base, c, boot)
 	logger.Info("roster started", "version", version(), "listen", ln.Addr().String(), "config", c.String())
 
@@ -57,7 +71,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Logger: logger, MaxBody: c.MaxBody, EntrustTokenTTL: c.EntrustTokenTTL, Ready: o.store.Ping,
 		PublicURL: c.PublicURL, CORSOrigins: c.CORSOrigins,
 	})
-	if err := httpapi.Serve(ctx, ln, h, logger, c.ShutdownGrace); err != nil {
+	if err := httpapi.ServeWith(ctx, ln, h, logger, httpapi.ServerOptions{
+		ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,
+		IdleTimeout: c.IdleTimeout, MaxHeaderBytes: c.MaxHeaderBytes,
+		TLSCert: c.TLSCert, TLSKey: c.TLSKey, Grace: c.ShutdownGrace,
+	}); err != nil {
 		return err
 	}
 	logger.Info("roster stopped")

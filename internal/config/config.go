@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -43,14 +44,39 @@ type Config struct {
 	// in bodies (Truv next/previous, SCIM meta.location) behind a proxy
 	// (ROSTER_PUBLIC_URL); empty: taken from each request.
 	PublicURL string
-	// RateLimit is the requests a minute one credential may make on one
-	// instance, with a burst of ten seconds' worth; 0 disables it
-	// (ROSTER_RATE_LIMIT).
+	// RateLimit is the requests a minute one credential may make (unless
+	// it has its own limit), shared by every instance on PostgreSQL; 0
+	// disables it (ROSTER_RATE_LIMIT).
 	RateLimit int
+	// TrustedProxies are the proxies (addresses or CIDR prefixes) whose
+	// X-Forwarded-For header names the caller's address, for throttling
+	// failed authentications (ROSTER_TRUSTED_PROXIES, comma-separated);
+	// empty: the TCP peer is the caller.
+	TrustedProxies []netip.Prefix
 	// CORSOrigins are the origins browser front ends may call Roster from,
 	// each "scheme://host[:port]", or "*" for any (ROSTER_CORS_ORIGINS,
 	// comma-separated); empty: none, and no CORS headers are sent.
 	CORSOrigins []string
+	// TLSCert and TLSKey are PEM files (ROSTER_TLS_CERT, ROSTER_TLS_KEY;
+	// --tls-cert, --tls-key): when both are set, serve speaks HTTPS only
+	// (HTTP/1.1 and HTTP/2) and sends Strict-Transport-Security.
+	TLSCert string
+	TLSKey  string
+	// ReadHeaderTimeout bounds reading a request's headers; it is what
+	// cuts off a slowloris client (ROSTER_READ_HEADER_TIMEOUT).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included
+	// (ROSTER_READ_TIMEOUT).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds a request from the end of its headers to the
+	// end of the response (ROSTER_WRITE_TIMEOUT).
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection idle this long
+	// (ROSTER_IDLE_TIMEOUT).
+	IdleTimeout time.Duration
+	// MaxHeaderBytes caps the request line and headers; more is answered
+	// 431 (ROSTER_MAX_HEADER_BYTES).
+	MaxHeaderBytes int
 }
 
 // Default returns the built-in defaults: embedded SQLite in the working
@@ -64,6 +90,15 @@ func Default() Config {
 		ShutdownGrace:   20 * time.Second,
 		LogLevel:        "info",
 		RateLimit:       6000,
+		// A header block arrives in one or two packets; 10 s is generous
+		// for a slow mobile link and short enough to shed slowloris.
+		ReadHeaderTimeout: 10 * time.Second,
+		// A 1 MiB body (MaxBody) over a slow link fits in 30 s.
+		ReadTimeout: 30 * time.Second,
+		// The slowest answer is a large list or export page; 60 s.
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
 	}
 }
 
@@ -82,6 +117,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("ROSTER_KEY_FILE", &c.KeyFile)
 	str("ROSTER_LOG_LEVEL", &c.LogLevel)
 	str("ROSTER_PUBLIC_URL", &c.PublicURL)
+	str("ROSTER_TLS_CERT", &c.TLSCert)
+	str("ROSTER_TLS_KEY", &c.TLSKey)
 	var errs []error
 	if v := getenv("ROSTER_MAX_BODY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -97,6 +134,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.RateLimit = n
 	}
+	if v := getenv("ROSTER_MAX_HEADER_BYTES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ROSTER_MAX_HEADER_BYTES: %w", err))
+		}
+		c.MaxHeaderBytes = n
+	}
 	dur := func(name string, dst *time.Duration) {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
@@ -109,8 +153,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v := getenv("ROSTER_CORS_ORIGINS"); v != "" {
 		c.CORSOrigins = splitList(v)
 	}
+	for _, f := range splitList(getenv("ROSTER_TRUSTED_PROXIES")) {
+		p, err := parsePrefix(f)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ROSTER_TRUSTED_PROXIES: %w", err))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
 	dur("ROSTER_ENTRUST_TOKEN_TTL", &c.EntrustTokenTTL)
 	dur("ROSTER_SHUTDOWN_GRACE", &c.ShutdownGrace)
+	dur("ROSTER_READ_HEADER_TIMEOUT", &c.ReadHeaderTimeout)
+	dur("ROSTER_READ_TIMEOUT", &c.ReadTimeout)
+	dur("ROSTER_WRITE_TIMEOUT", &c.WriteTimeout)
+	dur("ROSTER_IDLE_TIMEOUT", &c.IdleTimeout)
 	return c, errors.Join(errs...)
 }
 
@@ -145,6 +201,26 @@ func (c Config) Validate() error {
 		if err := checkOrigin(o); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls: set both the certificate and the key (--tls-cert, --tls-key), or neither"))
+	}
+	// Zero would mean "no limit" to net/http: the very slowloris exposure
+	// the timeouts exist to close, so it is refused rather than allowed.
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"read header timeout", c.ReadHeaderTimeout}, {"read timeout", c.ReadTimeout},
+		{"write timeout", c.WriteTimeout}, {"idle timeout", c.IdleTimeout}} {
+		if d.v < 100*time.Millisecond || d.v > time.Hour {
+			errs = append(errs, fmt.Errorf("%s %v: want 100ms to 1h", d.name, d.v))
+		}
+	}
+	if c.ReadHeaderTimeout > c.ReadTimeout && c.ReadTimeout > 0 {
+		errs = append(errs, fmt.Errorf("read header timeout %v: must not exceed the read timeout %v", c.ReadHeaderTimeout, c.ReadTimeout))
+	}
+	if c.MaxHeaderBytes < 4<<10 || c.MaxHeaderBytes > 1<<20 {
+		errs = append(errs, fmt.Errorf("max header bytes %d: want 4 KiB to 1 MiB", c.MaxHeaderBytes))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -233,9 +309,9 @@ func (c Config) String() string {
 	if c.EncryptionKey != "" {
 		key = "<redacted>"
 	}
-	return fmt.Sprintf("db=%s listen=%s encryption_key=%s key_file=%q max_body=%d entrust_token_ttl=%v shutdown_grace=%v log_level=%s rate_limit=%d public_url=%q cors_origins=%q",
+	return fmt.Sprintf("db=%s listen=%s encryption_key=%s key_file=%q max_body=%d entrust_token_ttl=%v shutdown_grace=%v log_level=%s rate_limit=%d public_url=%q cors_origins=%q tls=%v read_header_timeout=%v read_timeout=%v write_timeout=%v idle_timeout=%v max_header_bytes=%d",
 		redactURL(c.DB), c.Listen, key, c.KeyFile, c.MaxBody, c.EntrustTokenTTL, c.ShutdownGrace, c.LogLevel, c.RateLimit, c.PublicURL,
-		strings.Join(c.CORSOrigins, ","))
+		strings.Join(c.CORSOrigins, ","), c.TLSCert != "", c.ReadHeaderTimeout, c.ReadTimeout, c.WriteTimeout, c.IdleTimeout, c.MaxHeaderBytes)
 }
 
 // redactURL hides a password in a database URL.
@@ -250,4 +326,18 @@ func redactURL(u string) string {
 		return u[:scheme+3] + user + ":xxxxx" + u[at:]
 	}
 	return u
+}
+
+// parsePrefix reads an address ("10.0.0.1", a prefix of one) or a CIDR
+// prefix ("10.0.0.0/8").
+func parsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR prefix", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -38,9 +38,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// Middleware wraps the whole router: request id, access log, panic
-// recovery, path cleaning and the server-wide body limit, in that order
-// from the outside.
+// Middleware wraps the whole router: request id, security headers (see
+// securityHeaders), access log, panic recovery, path cleaning and the
+// server-wide body limit, in that order from the outside.
 func Middleware(h http.Handler, logger *slog.Logger, maxBody int64) http.Handler {
 	return MiddlewareWith(h, MiddlewareOptions{Logger: logger, MaxBody: maxBody})
 }
@@ -75,6 +75,7 @@ func MiddlewareWith(h http.Handler, o MiddlewareOptions) http.Handler {
 		// The core reads the request id too, for the audit log.
 		r = r.WithContext(directory.WithRequestID(context.WithValue(r.Context(), infoKey, info), id))
 		w.Header().Set("X-Request-Id", id)
+		setSecurityHeaders(w.Header(), r)
 		rw := &recorder{ResponseWriter: w}
 		defer func() {
 			if rec := recover(); rec != nil {
