@@ -100,6 +100,9 @@ type Credential struct {
 	CreatedAt  time.Time
 	RevokedAt  *time.Time
 	LastUsedAt *time.Time
+	// RateLimit is the credential's own budget in requests a minute:
+	// nil follows the server's limit, 0 is unlimited.
+	RateLimit *int
 }
 
 // CredentialInfo is a credential joined with its tenant, as authentication

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"sync"
 	"time"
@@ -15,9 +16,11 @@ import (
 // concurrent use and keeps no state that matters in memory: several
 // processes on one database behave as one service.
 type Service struct {
-	store   Store
-	now     func() time.Time
-	limiter *limiter // nil: no rate limit
+	store    Store
+	now      func() time.Time
+	limits   *rateLimits
+	throttle *authThrottle // nil: failures not throttled
+	trusted  []netip.Prefix
 
 	mu      sync.Mutex
 	touched map[string]time.Time // client id -> last TouchCredential, to write at most once a minute
@@ -28,10 +31,18 @@ type Options struct {
 	// Now is the clock; time.Now when nil. Tests inject a fake one.
 	Now func() time.Time
 	// RateLimit is how many authenticated requests a minute one
-	// credential may make (per process), with a burst of ten seconds'
-	// worth; 0 means unlimited. Over the budget, authentication returns
-	// ErrRateLimited, which every dialect answers with 429.
+	// credential may make, unless the credential has its own limit; 0
+	// means unlimited. On SQLite it is a token bucket in memory with a
+	// burst of ten seconds' worth; on PostgreSQL a one-minute sliding
+	// window counted in the database, shared by every instance. Over the
+	// budget, authentication returns a *RateLimitError (ErrRateLimited),
+	// which every dialect answers with 429 and Retry-After.
 	RateLimit int
+	// Throttle bounds repeated failed authentications.
+	Throttle ThrottleOptions
+	// TrustedProxies are the peers whose X-Forwarded-For names the
+	// caller's address (see WithSource); empty: the peer is the caller.
+	TrustedProxies []netip.Prefix
 }
 
 // NewService returns a Service over store.
@@ -40,7 +51,14 @@ func NewService(store Store, o Options) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, now: now, limiter: newLimiter(o.RateLimit), touched: map[string]time.Time{}}
+	var shared RateCounter
+	if store != nil {
+		shared = store.SharedRateCounter()
+	}
+	return &Service{store: store, now: now, touched: map[string]time.Time{},
+		limits:   newRateLimits(o.RateLimit, shared, now),
+		throttle: newAuthThrottle(o.Throttle, shared, now),
+		trusted:  o.TrustedProxies}
 }
 
 // Now returns the service clock's time in UTC, truncated to microseconds
@@ -85,11 +103,26 @@ func (s *Service) TenantByName(ctx context.Context, name string) (*Tenant, error
 // CreateCredential creates an API credential for the named tenant and
 // returns it with its secret, which is not stored and cannot be shown again.
 func (s *Service) CreateCredential(ctx context.Context, tenant string) (*Credential, string, error) {
+	return s.CreateCredentialWith(ctx, tenant, CredentialOptions{})
+}
+
+// CredentialOptions are the settings of a new credential.
+type CredentialOptions struct {
+	// RateLimit is the credential's own budget in requests a minute (0:
+	// unlimited), for bulk integrators; nil follows the server's limit.
+	RateLimit *int
+}
+
+// CreateCredentialWith is CreateCredential with options.
+func (s *Service) CreateCredentialWith(ctx context.Context, tenant string, o CredentialOptions) (*Credential, string, error) {
+	if o.RateLimit != nil && *o.RateLimit < 0 {
+		return nil, "", Invalid("rate_limit", CodeInvalid, "rate limit must be 0 (unlimited) or more requests a minute")
+	}
 	t, err := s.store.GetTenantByName(ctx, tenant)
 	if err != nil {
 		return nil, "", fmt.Errorf("create credential: tenant %q: %w", tenant, err)
 	}
-	c := &Credential{ClientID: secret.NewClientID(), TenantID: t.ID, CreatedAt: s.Now()}
+	c := &Credential{ClientID: secret.NewClientID(), TenantID: t.ID, CreatedAt: s.Now(), RateLimit: o.RateLimit}
 	sec := secret.NewSecret(c.ClientID)
 	c.SecretHash = secret.Hash(sec)
 	ch := s.change(ctx, nil, t.ID, ActionCredentialCreate, TargetCredential, c.ClientID, nil, c.CreatedAt)
@@ -167,38 +200,86 @@ func (s *Service) EnsureBootstrap(ctx context.Context, policy UniquePolicy) (*Bo
 
 // Authenticate checks a client id and secret and returns the principal.
 // Every failure (unknown id, revoked, wrong secret) is ErrUnauthenticated,
-// so a caller cannot tell which.
+// so a caller cannot tell which: each does one lookup and one hash
+// comparison, an unknown id against a dummy hash. Repeated failures from
+// the caller's address (see WithSource) are throttled (ThrottleOptions),
+// and a credential over its request budget gets a *RateLimitError.
 func (s *Service) Authenticate(ctx context.Context, clientID, sec string) (Principal, error) {
+	keys := keysFor(boundedID(clientID), sourceAddr(ctx, s.trusted))
+	if err := s.throttle.check(ctx, keys); err != nil {
+		return Principal{}, err
+	}
 	if clientID == "" || sec == "" || len(clientID) > 64 || len(sec) > 256 {
-		return Principal{}, ErrUnauthenticated
+		secretEqual(secret.Hash(sec), dummyHash)
+		return Principal{}, s.failed(ctx, keys)
 	}
 	ci, err := s.store.GetCredential(ctx, clientID)
-	if errors.Is(err, ErrNotFound) {
-		// Hash anyway so an unknown id costs what a known one does.
-		secret.Equal(secret.Hash(sec), make([]byte, 32))
-		return Principal{}, ErrUnauthenticated
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
-	ok := secret.Equal(secret.Hash(sec), ci.SecretHash)
-	if !ok || ci.RevokedAt != nil {
-		return Principal{}, ErrUnauthenticated
+	want := dummyHash // an unknown id costs what a known one does
+	if err == nil {
+		want = ci.SecretHash
 	}
-	if s.limiter != nil && !s.limiter.allow(clientID, s.now()) {
-		return Principal{}, ErrRateLimited
+	ok := secretEqual(secret.Hash(sec), want)
+	if err != nil || !ok || ci.RevokedAt != nil {
+		return Principal{}, s.failed(ctx, keys)
+	}
+	if err := s.admit(ctx, ci); err != nil {
+		return Principal{}, err
 	}
 	s.touch(ctx, clientID)
 	return principalOf(ci, ""), nil
 }
 
+// dummyHash is what an unknown client id's secret is compared with.
+var dummyHash = secret.Hash(secret.NewToken("dummy"))
+
+// secretEqual compares hashes in constant time; a variable so that a test
+// can count comparisons.
+var secretEqual = secret.Equal
+
+// boundedID keeps an over-long client id out of the throttle's keys.
+func boundedID(clientID string) string {
+	if len(clientID) > 64 {
+		return ""
+	}
+	return clientID
+}
+
+// failed counts a failed authentication, holds the answer when the client
+// id is failing from everywhere (ThrottleOptions.PerClient), and returns
+// ErrUnauthenticated.
+func (s *Service) failed(ctx context.Context, keys throttleKeys) error {
+	if d := s.throttle.fail(ctx, keys); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	return ErrUnauthenticated
+}
+
+// admit takes one request from the credential's budget.
+func (s *Service) admit(ctx context.Context, ci *CredentialInfo) error {
+	ok, retry, err := s.limits.allow(ctx, ci.ClientID, ci.RateLimit)
+	if err != nil {
+		return fmt.Errorf("authenticate: %w", err)
+	}
+	if !ok {
+		return &RateLimitError{RetryAfter: retry, Reason: "credential over its rate limit"}
+	}
+	return nil
+}
+
 // AuthenticateSecret checks a secret alone (CL2C X-API-Key, SCIM bearer):
 // the client id is read from the secret itself.
 func (s *Service) AuthenticateSecret(ctx context.Context, sec string) (Principal, error) {
-	id, ok := secret.ClientIDOf(sec)
-	if !ok {
-		return Principal{}, ErrUnauthenticated
-	}
+	id, _ := secret.ClientIDOf(sec)
+	// A secret of the wrong shape goes through Authenticate too, with no
+	// client id: it is counted, throttled and timed like any failure.
 	return s.Authenticate(ctx, id, sec)
 }
 
@@ -247,18 +328,23 @@ func (s *Service) IssueToken(ctx context.Context, p Principal, kind, scope strin
 // expired, other-kind tokens and tokens of a revoked credential are all
 // ErrUnauthenticated.
 func (s *Service) AuthenticateToken(ctx context.Context, kind, tok string) (Principal, error) {
+	// A token names no client id: failures count per address only.
+	keys := keysFor("", sourceAddr(ctx, s.trusted))
+	if err := s.throttle.check(ctx, keys); err != nil {
+		return Principal{}, err
+	}
 	if tok == "" || len(tok) > 512 {
-		return Principal{}, ErrUnauthenticated
+		return Principal{}, s.failed(ctx, keys)
 	}
 	t, err := s.store.GetToken(ctx, secret.Hash(tok))
 	if errors.Is(err, ErrNotFound) {
-		return Principal{}, ErrUnauthenticated
+		return Principal{}, s.failed(ctx, keys)
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("authenticate token: %w", err)
 	}
 	if t.Kind != kind || !s.Now().Before(t.ExpiresAt) {
-		return Principal{}, ErrUnauthenticated
+		return Principal{}, s.failed(ctx, keys)
 	}
 	ci, err := s.store.GetCredential(ctx, t.ClientID)
 	if errors.Is(err, ErrNotFound) {
@@ -268,10 +354,10 @@ func (s *Service) AuthenticateToken(ctx context.Context, kind, tok string) (Prin
 		return Principal{}, fmt.Errorf("authenticate token: %w", err)
 	}
 	if ci.RevokedAt != nil {
-		return Principal{}, ErrUnauthenticated
+		return Principal{}, s.failed(ctx, keys)
 	}
-	if s.limiter != nil && !s.limiter.allow(t.ClientID, s.now()) {
-		return Principal{}, ErrRateLimited
+	if err := s.admit(ctx, ci); err != nil {
+		return Principal{}, err
 	}
 	return principalOf(ci, t.Scope), nil
 }

@@ -149,6 +149,31 @@ type Store interface {
 
 	// ListAudit returns a tenant's audit entries matching q, oldest first.
 	ListAudit(ctx context.Context, tenantID string, q AuditQuery) ([]*AuditEntry, error)
+
+	// SharedRateCounter returns the rate counters every process on this
+	// database shares, or nil when the store serves one process only
+	// (SQLite): the Service then keeps its limits in memory and adds no
+	// write per request.
+	SharedRateCounter() RateCounter
+}
+
+// RateCounter is a set of counters in fixed windows, kept in the database
+// so that several instances share one budget (Invariant 5). A window is
+// named by its start; every method is one statement.
+type RateCounter interface {
+	// TakeRate counts one request in bucket's window starting at window
+	// and reports whether it is admitted: it is when the window's count
+	// after it, plus prevWeight times the count of the window starting at
+	// prev, does not exceed limit (a sliding-window estimate). A refused
+	// request is not counted.
+	TakeRate(ctx context.Context, bucket string, window, prev time.Time, prevWeight float64, limit int) (bool, error)
+	// AddRate counts one event in bucket's window and returns the count.
+	AddRate(ctx context.Context, bucket string, window time.Time) (int64, error)
+	// RateCounts returns the counts of the buckets in the window; a
+	// bucket without a count is absent.
+	RateCounts(ctx context.Context, buckets []string, window time.Time) (map[string]int64, error)
+	// DeleteRateWindows removes the windows that started before before.
+	DeleteRateWindows(ctx context.Context, before time.Time) (int64, error)
 }
 
 // ErrInvalidFilter: a filter names a field or operator the store cannot

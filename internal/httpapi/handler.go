@@ -3,6 +3,9 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+
+	"github.com/roster-dev/roster/internal/directory"
 )
 
 // HandlerFunc is a handler that returns its error instead of writing it, so
@@ -36,10 +39,18 @@ func Adapt(h HandlerFunc, render Renderer) http.Handler {
 				render(rw, r, err)
 			}
 		}()
+		// The caller's address, for the throttling of failed
+		// authentications (directory.WithSource).
+		r = r.WithContext(directory.WithSource(r.Context(), r.RemoteAddr, r.Header.Values("X-Forwarded-For")))
 		if err := h(rw, r); err != nil {
 			InfoFrom(r.Context()).Err = err
 			if rw.wrote {
 				return // the body was already started; nothing sane to add
+			}
+			// Every dialect answers ErrRateLimited 429; Retry-After is the
+			// same header in all of them.
+			if n, ok := directory.RetryAfterSeconds(err); ok {
+				rw.Header().Set("Retry-After", strconv.Itoa(n))
 			}
 			render(rw, r, err)
 		}

@@ -81,9 +81,9 @@ func (s *Store) ListTenants(ctx context.Context) ([]*directory.Tenant, error) {
 func (s *Store) CreateCredential(ctx context.Context, c *directory.Credential, ch *directory.Change) error {
 	err := s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO credentials (client_id, tenant_id, secret_hash, created_at, revoked_at, last_used_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`,
-			c.ClientID, c.TenantID, c.SecretHash, micros(c.CreatedAt), nullMicros(c.RevokedAt), nullMicros(c.LastUsedAt)); err != nil {
+			`INSERT INTO credentials (client_id, tenant_id, secret_hash, created_at, revoked_at, last_used_at, rate_limit)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			c.ClientID, c.TenantID, c.SecretHash, micros(c.CreatedAt), nullMicros(c.RevokedAt), nullMicros(c.LastUsedAt), nullInt(c.RateLimit)); err != nil {
 			return err
 		}
 		return s.recordChange(ctx, tx, ch)
@@ -94,19 +94,23 @@ func (s *Store) CreateCredential(ctx context.Context, c *directory.Credential, c
 	return nil
 }
 
-const credentialColumns = `c.client_id, c.tenant_id, c.secret_hash, c.created_at, c.revoked_at, c.last_used_at`
+const credentialColumns = `c.client_id, c.tenant_id, c.secret_hash, c.created_at, c.revoked_at, c.last_used_at, c.rate_limit`
 
 func scanCredential(sc interface{ Scan(...any) error }, extra ...any) (*directory.Credential, error) {
 	var c directory.Credential
 	var created int64
-	var revoked, used sql.NullInt64
-	dst := append([]any{&c.ClientID, &c.TenantID, &c.SecretHash, &created, &revoked, &used}, extra...)
+	var revoked, used, limit sql.NullInt64
+	dst := append([]any{&c.ClientID, &c.TenantID, &c.SecretHash, &created, &revoked, &used, &limit}, extra...)
 	if err := sc.Scan(dst...); err != nil {
 		return nil, err
 	}
 	c.CreatedAt = fromMicros(created)
 	c.RevokedAt = fromNullMicros(revoked)
 	c.LastUsedAt = fromNullMicros(used)
+	if limit.Valid {
+		n := int(limit.Int64)
+		c.RateLimit = &n
+	}
 	return &c, nil
 }
 

@@ -1,0 +1,4 @@
+package directory
+
+// SecretEqual lets the external tests count hash comparisons.
+var SecretEqual = &secretEqual
