@@ -83,7 +83,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 	// Creates and updates honour Idempotency-Key; the bulk routes refuse
 	// it (docs/entrust.md).
-	idem := func(fn httpapi.HandlerFunc) httpapi.HandlerFunc { return h.authed(httpapi.IdempotentHandler(h.svc, fn)) }
+	idem := func(fn httpapi.HandlerFunc) httpapi.HandlerFunc {
+		return h.authed(httpapi.IdempotentHandler(h.svc, fn))
+	}
 	handle("POST "+users, idem(h.createUser))
 	notAllowed(users, "POST")
 	handle("GET "+user, h.authed(h.getUser))
