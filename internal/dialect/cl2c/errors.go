@@ -61,6 +61,7 @@ const (
 	msgNotFound       = "User Not Found."
 	msgRouteNotFound  = "The requested resource was not found."
 	msgPrecondition   = "The user was modified concurrently. Retry the request."
+	msgIfMatch        = "The user has changed since the version in If-Match. Read it again and retry."
 	msgRateLimited    = "Too many requests. Retry later."
 	msgInternal       = "An internal error occurred."
 	msgValidation     = "One or more fields are invalid. See errors for each field."
@@ -121,6 +122,10 @@ func render(w http.ResponseWriter, r *http.Request, err error) {
 		writeResult(w, r, err, http.StatusUnauthorized, msgAuthFailed)
 	case errors.Is(err, directory.ErrForbidden):
 		writeResult(w, r, err, http.StatusForbidden, msgForbidden)
+	case errors.Is(err, httpapi.ErrPreconditionFailed):
+		// If-Match named a version the user no longer has; tested before
+		// the bare ErrPrecondition, a write without If-Match.
+		writeResult(w, r, err, http.StatusPreconditionFailed, msgIfMatch)
 	case errors.Is(err, directory.ErrPrecondition), errors.Is(err, directory.ErrConflict):
 		writeResult(w, r, err, http.StatusConflict, msgPrecondition)
 	case errors.Is(err, directory.ErrRateLimited):

@@ -2,6 +2,7 @@ package cl2c
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -68,6 +69,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p directory
 	if err != nil {
 		return err
 	}
+	httpapi.SetETag(w, u.Version) // Roster's addition, a header only (docs/cl2c.md)
 	return httpapi.WriteJSON(w, http.StatusOK, toUser(u))
 }
 
@@ -75,6 +77,8 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p directory
 // user; the body is {id, firstName, lastName, phoneNumber, pushToken} and
 // the answer 200 with the user object. The user is the one named by id, in
 // the caller's tenant; fields absent from the body are left as they are.
+// Roster's addition: an If-Match naming another version of that user is
+// 412 (docs/cl2c.md, "ETags and If-Match").
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
 	var body updateBody
 	if err := httpapi.DecodeJSON(w, r, &body, h.decode); err != nil {
@@ -84,13 +88,18 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p directory
 	if err != nil {
 		return err
 	}
-	u, err := h.svc.UpdateUser(r.Context(), p, id, updateRules, 0, func(u *directory.User) error {
+	ifv, err := httpapi.IfMatchUser(r, h.svc, p, id)
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.UpdateUser(r.Context(), p, id, updateRules, ifv, func(u *directory.User) error {
 		body.apply(u)
 		return nil
 	})
 	if err != nil {
-		return err
+		return httpapi.Precondition(err, ifv)
 	}
+	httpapi.SetETag(w, u.Version)
 	return httpapi.WriteJSON(w, http.StatusOK, toUser(u))
 }
 
@@ -155,26 +164,40 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p directory.Pr
 	if err != nil {
 		return err
 	}
+	if httpapi.NotModified(w, r, u.Version) {
+		return nil
+	}
+	httpapi.SetETag(w, u.Version)
 	return httpapi.WriteJSON(w, http.StatusOK, toUser(u))
 }
 
 // deleteUser: not documented by the vendor. DELETE /v1/cl2c/users/{id}
 // deletes the user and answers 200 with the user object as it was, which is
-// what the vendor's other writes return.
+// what the vendor's other writes return. An If-Match naming another
+// version is 412 and deletes nothing.
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	ifMatch := httpapi.HeaderList(r, httpapi.IfMatchHeader)
 	for attempt := 0; ; attempt++ {
 		u, err := h.svc.GetUser(r.Context(), p, r.PathValue("id"))
 		if err != nil {
 			return err
 		}
+		ifv, err := httpapi.IfMatch(ifMatch, func() (int64, error) { return u.Version, nil })
+		if err != nil {
+			return err
+		}
+		if ifv != 0 && ifv != u.Version {
+			return httpapi.Precondition(fmt.Errorf("delete user: %w", directory.ErrPrecondition), ifv)
+		}
 		// Delete the version just read, so the body shows what was deleted;
-		// a concurrent update makes us read again.
+		// a concurrent update makes us read again, unless If-Match pinned
+		// the version, which then no longer holds.
 		err = h.svc.DeleteUser(r.Context(), p, u.ID, u.Version)
-		if errors.Is(err, directory.ErrPrecondition) && attempt < 3 {
+		if errors.Is(err, directory.ErrPrecondition) && ifv == 0 && attempt < 3 {
 			continue
 		}
 		if err != nil {
-			return err
+			return httpapi.Precondition(err, ifv)
 		}
 		return httpapi.WriteJSON(w, http.StatusOK, toUser(u))
 	}
