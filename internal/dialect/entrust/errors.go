@@ -32,6 +32,7 @@ const (
 	codeAmbiguousExternal  = "ambiguous_external_id"   // 409: several users share the externalId
 	codeConflict           = "conflict"                // 409: any other uniqueness conflict
 	codeConcurrentUpdate   = "concurrent_update"       // 409: the user kept changing under the update
+	codePrecondition       = "precondition_failed"     // 412: If-Match names another version, or is sent on a bulk route
 	codeTooLarge           = "request_too_large"       // 413
 	codeUnsupportedMedia   = "unsupported_media_type"  // 415
 	codeTooManyRequests    = "too_many_requests"       // 429
@@ -99,6 +100,8 @@ var (
 	errBadCursor    = &apiError{status: http.StatusBadRequest, code: codeInvalidCursor, msg: "The cursor is not valid.",
 		params: []param{{Name: "cursor"}}}
 	errCredentials = &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, msg: msgCredentialsRejected}
+	errBulkIfMatch = &apiError{status: http.StatusPreconditionFailed, code: codePrecondition,
+		msg: "If-Match is not accepted on bulk requests; use the single-user routes.", params: []param{{Name: "If-Match"}}}
 )
 
 // wireFields names core fields in the vendor's words.
@@ -191,6 +194,11 @@ func describe(r *http.Request, err error) (int, errorInfo) {
 		return http.StatusUnauthorized, errorInfo{codeUnauthorized, msgUnauthorized, []param{}}
 	case errors.Is(err, directory.ErrForbidden):
 		return http.StatusForbidden, errorInfo{codeForbidden, "The application may not perform this operation.", []param{}}
+	case errors.Is(err, httpapi.ErrPreconditionFailed):
+		// If-Match named a version the user no longer has; tested before
+		// the bare ErrPrecondition, a write without If-Match.
+		return http.StatusPreconditionFailed, errorInfo{codePrecondition,
+			"The user has changed since the version in If-Match; read it again and retry.", []param{{Name: "If-Match"}}}
 	case errors.Is(err, directory.ErrPrecondition):
 		return http.StatusConflict, errorInfo{codeConcurrentUpdate, "The user was modified concurrently; retry the request.", []param{}}
 	case errors.Is(err, directory.ErrRateLimited):

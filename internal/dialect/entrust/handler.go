@@ -134,7 +134,8 @@ func principal(r *http.Request) directory.Principal {
 	return p
 }
 
-// respondUser writes a single user with every collection.
+// respondUser writes a single user with every collection, and its ETag
+// (Roster's addition, a header only: docs/entrust.md).
 func (h *Handler) respondUser(w http.ResponseWriter, r *http.Request, u *directory.User, knownNoGroups bool) error {
 	var groups []directory.GroupRef
 	if !knownNoGroups {
@@ -144,6 +145,7 @@ func (h *Handler) respondUser(w http.ResponseWriter, r *http.Request, u *directo
 		}
 		groups = m[u.ID]
 	}
+	httpapi.SetETag(w, u.Version)
 	return httpapi.WriteJSON(w, http.StatusOK, toUser(u, allAttributes, groups))
 }
 
@@ -160,10 +162,11 @@ func (h *Handler) create(ctx context.Context, p directory.Principal, parms *user
 	return created, nil
 }
 
-// update applies parms to the stored user id (a UUID).
-func (h *Handler) update(ctx context.Context, p directory.Principal, id string, parms *userParms) (*directory.User, error) {
+// update applies parms to the stored user id (a UUID). ifVersion is the
+// core's: 0, or the version an If-Match named.
+func (h *Handler) update(ctx context.Context, p directory.Principal, id string, ifVersion int64, parms *userParms) (*directory.User, error) {
 	var want *directory.User
-	u, err := h.svc.UpdateUser(ctx, p, id, h.rules, 0, func(u *directory.User) error {
+	u, err := h.svc.UpdateUser(ctx, p, id, h.rules, ifVersion, func(u *directory.User) error {
 		if err := parms.apply(u); err != nil {
 			return err
 		}
@@ -171,9 +174,9 @@ func (h *Handler) update(ctx context.Context, p directory.Principal, id string, 
 		return nil
 	})
 	if err != nil && want != nil {
-		return nil, h.loginConflictFirst(ctx, p, want, want.ID, err)
+		return nil, httpapi.Precondition(h.loginConflictFirst(ctx, p, want, want.ID, err), ifVersion)
 	}
-	return u, err
+	return u, httpapi.Precondition(err, ifVersion)
 }
 
 // loginConflictFirst reports a taken userId or alias in place of another
@@ -240,6 +243,9 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if httpapi.NotModified(w, r, u.Version) {
+		return nil
+	}
 	return h.respondUser(w, r, u, false)
 }
 
@@ -248,14 +254,23 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 // Vendor: "Update the specified user." Body UserParms; 200 with no body.
 // Absent fields are unchanged; "To unset the external ID, specify an empty
 // string" (likewise for the other strings); lists, when present, replace.
+// Roster's addition: an If-Match naming another version is 412
+// precondition_failed; the 200 carries the new version's ETag.
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	var parms userParms
 	if err := httpapi.DecodeJSON(w, r, &parms, smallBody); err != nil {
 		return err
 	}
-	if _, err := h.update(r.Context(), principal(r), r.PathValue("id"), &parms); err != nil {
+	id := r.PathValue("id")
+	ifv, err := httpapi.IfMatchUser(r, h.svc, principal(r), id)
+	if err != nil {
 		return err
 	}
+	u, err := h.update(r.Context(), principal(r), id, ifv, &parms)
+	if err != nil {
+		return err
+	}
+	httpapi.SetETag(w, u.Version)
 	return httpapi.NoContent(w, http.StatusOK)
 }
 
@@ -263,8 +278,13 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 //
 // Vendor: "Delete the specified user." 200 with no body.
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	if err := h.svc.DeleteUser(r.Context(), principal(r), r.PathValue("id"), 0); err != nil {
+	id := r.PathValue("id")
+	ifv, err := httpapi.IfMatchUser(r, h.svc, principal(r), id)
+	if err != nil {
 		return err
+	}
+	if err := h.svc.DeleteUser(r.Context(), principal(r), id, ifv); err != nil {
+		return httpapi.Precondition(err, ifv)
 	}
 	return httpapi.NoContent(w, http.StatusOK)
 }
@@ -350,13 +370,25 @@ func (h *Handler) setState(w http.ResponseWriter, r *http.Request) error {
 	if body.State == nil || !states[*body.State] {
 		return invalidField("state", directory.CodeInvalid, "state must be ACTIVE or INACTIVE")
 	}
-	_, err := h.svc.UpdateUser(r.Context(), principal(r), r.PathValue("id"), h.rules, 0, func(u *directory.User) error {
-		u.State = *body.State
-		return nil
-	})
+	return h.patch(w, r, func(u *directory.User) { u.State = *body.State })
+}
+
+// patch applies change to user {id} under the request's If-Match and
+// answers 200 with no body and the new version's ETag.
+func (h *Handler) patch(w http.ResponseWriter, r *http.Request, change func(*directory.User)) error {
+	id := r.PathValue("id")
+	ifv, err := httpapi.IfMatchUser(r, h.svc, principal(r), id)
 	if err != nil {
 		return err
 	}
+	u, err := h.svc.UpdateUser(r.Context(), principal(r), id, h.rules, ifv, func(u *directory.User) error {
+		change(u)
+		return nil
+	})
+	if err != nil {
+		return httpapi.Precondition(err, ifv)
+	}
+	httpapi.SetETag(w, u.Version)
 	return httpapi.NoContent(w, http.StatusOK)
 }
 
@@ -364,12 +396,5 @@ func (h *Handler) setState(w http.ResponseWriter, r *http.Request) error {
 //
 // Vendor: "Unlock the specified user." No body; 200 with no body.
 func (h *Handler) unlockUser(w http.ResponseWriter, r *http.Request) error {
-	_, err := h.svc.UpdateUser(r.Context(), principal(r), r.PathValue("id"), h.rules, 0, func(u *directory.User) error {
-		u.Locked = false
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return httpapi.NoContent(w, http.StatusOK)
+	return h.patch(w, r, func(u *directory.User) { u.Locked = false })
 }
