@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -139,13 +140,22 @@ type credentialJSON struct {
 func credentialCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	s := newSetup("credential create").withTenant()
 	asJSON := s.fs.Bool("json", false, "print JSON instead of text")
+	var limit *int // nil: the server's ROSTER_RATE_LIMIT
+	s.fs.Func("rate-limit", "the credential's own limit, `N` requests a minute (0: unlimited; default: ROSTER_RATE_LIMIT)", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want a number of requests a minute, 0 for unlimited")
+		}
+		limit = &n
+		return nil
+	})
 	_, o, err := s.open(ctx, args, 0, "no arguments besides --tenant", nil, stderr)
 	if err != nil {
 		return err
 	}
 	defer o.Close()
 	tenant := s.tenant
-	cred, sec, err := o.svc.CreateCredential(ctx, *tenant)
+	cred, sec, err := o.svc.CreateCredentialWith(ctx, *tenant, directory.CredentialOptions{RateLimit: limit})
 	if err != nil {
 		return describe(tenantError(*tenant, err))
 	}
@@ -161,6 +171,9 @@ type credentialListJSON struct {
 	CreatedAt  string  `json:"created_at"`
 	RevokedAt  *string `json:"revoked_at"`
 	LastUsedAt *string `json:"last_used_at"`
+	// RateLimit is the credential's own limit a minute (0: unlimited);
+	// null follows ROSTER_RATE_LIMIT.
+	RateLimit *int `json:"rate_limit"`
 }
 
 func fmtTime(t *time.Time) *string {
@@ -186,7 +199,7 @@ func credentialList(ctx context.Context, args []string, stdout, stderr io.Writer
 	out := make([]credentialListJSON, len(cs))
 	for i, cr := range cs {
 		out[i] = credentialListJSON{ClientID: cr.ClientID, CreatedAt: cr.CreatedAt.UTC().Format(time.RFC3339),
-			RevokedAt: fmtTime(cr.RevokedAt), LastUsedAt: fmtTime(cr.LastUsedAt)}
+			RevokedAt: fmtTime(cr.RevokedAt), LastUsedAt: fmtTime(cr.LastUsedAt), RateLimit: cr.RateLimit}
 	}
 	if *asJSON {
 		return printJSON(stdout, out)

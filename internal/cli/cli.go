@@ -38,12 +38,14 @@ var commands = []command{
 	}},
 	{"tenant create", "NAME [--unique LIST] [--json]", "create a tenant; LIST: email,phone,external_id or none (default email,phone)", tenantCreate},
 	{"tenant list", "[--json]", "list tenants", tenantList},
-	{"credential create", "--tenant NAME [--json]", "create an API credential; prints the secret once", credentialCreate},
+	{"credential create", "--tenant NAME [--rate-limit N] [--json]", "create an API credential; prints the secret once", credentialCreate},
 	{"credential list", "--tenant NAME [--json]", "list a tenant's credentials", credentialList},
 	{"credential revoke", "CLIENT_ID", "revoke a credential and end its session tokens", credentialRevoke},
 	{"user import", "--tenant NAME [--on-conflict fail|skip|update] [--rejects FILE] [--lenient] [--quiet] FILE|-", "import users from NDJSON or CSV (- reads standard input)", userImport},
 	{"user export", "--tenant NAME [--format ndjson|csv] [--with-ssn]", "export a tenant's users to standard output", userExport},
 	{"audit", "--tenant NAME [--since DURATION|TIME] [--user ID] [--json]", "read a tenant's audit log, oldest first", auditCmd},
+	{"key rotate", "[--reencrypt] [--batch N]", "add a new SSN encryption key and re-encrypt under it, online", keyRotate},
+	{"key status", "[--json]", "count the SSNs sealed under each encryption key", keyStatus},
 	{"version", "", "print the version, commit and Go version", versionCmd},
 }
 
@@ -52,6 +54,7 @@ var groups = map[string]string{
 	"tenant":     "manage tenants",
 	"credential": "manage API credentials",
 	"user":       "import and export users",
+	"key":        "rotate the SSN encryption key",
 }
 
 const globalNote = `Every command that opens the database takes --db (env ROSTER_DB): sqlite:PATH

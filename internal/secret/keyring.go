@@ -47,9 +47,11 @@ type ring struct {
 	keys    map[string]cipher.AEAD
 }
 
-// reloadEvery bounds how stale a key-file keyring may be: a key added to
-// the file is sealing new values within this long.
-const reloadEvery = 2 * time.Second
+// ReloadInterval bounds how stale a key-file keyring may be: a key added
+// to the file seals new values in every process within this long.
+const ReloadInterval = 2 * time.Second
+
+const reloadEvery = ReloadInterval
 
 // ErrNoKey: a ciphertext names a key id the keyring does not hold.
 var ErrNoKey = errors.New("encryption key not found")

@@ -246,3 +246,6 @@ func (s *Store) writeResealed(ctx context.Context, todo []resealed, st *Reencryp
 	st.Skipped += int64(len(todo)) - done
 	return nil
 }
+
+// Keyring returns the keyring the store seals and opens with.
+func (s *Store) Keyring() *secret.Keyring { return s.kr }
