@@ -38,7 +38,7 @@ while read -r dir name; do
 	echo "== $dir $name ($FUZZTIME)"
 	start=$(date +%s)
 	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -parallel "$PARALLEL" "./$dir"; then
-		echo "!! $dir $name failed; the failing input is under $dir/testdata/fuzz/$name/"
+		echo "!! $dir $name failed (see above; a crashing input is saved under $dir/testdata/fuzz/$name/)"
 		status=1
 	fi
 	src="$cache/$module/$dir/$name"
