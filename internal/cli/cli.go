@@ -32,7 +32,7 @@ type command struct {
 // commands is the command table, in the order help lists it. A new
 // command is one entry here (and its function beside the others).
 var commands = []command{
-	{"serve", "[--listen ADDR] [--db URL]", "run the HTTP service (creates and migrates the database)", serve},
+	{"serve", "[--listen ADDR] [--db URL] [--tls-cert FILE --tls-key FILE]", "run the HTTP service (creates and migrates the database)", serve},
 	{"migrate", "[--db URL]", "create the database if needed and apply pending migrations", func(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return migrate(ctx, args, stdout)
 	}},

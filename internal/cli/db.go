@@ -20,7 +20,7 @@ func loadConfig(fs *flag.FlagSet, withListen bool) (*config.Config, func() error
 	c, envErr := config.FromEnv(env)
 	fs.StringVar(&c.DB, "db", c.DB, "database `URL`: sqlite:PATH or postgres://... (env ROSTER_DB)")
 	if withListen {
-		fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP listen address `ADDR`, host:port (env ROSTER_LISTEN)")
+		fs.StringVar(&c.Listen, "listen", c.Listen, "listen for HTTP on `ADDR`, host:port (env ROSTER_LISTEN)")
 	}
 	return &c, func() error {
 		if envErr != nil {

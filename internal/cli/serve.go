@@ -24,8 +24,8 @@ const tokenPurgeInterval = 5 * time.Minute
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	c, check := loadConfig(fs, true)
-	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate chain, PEM; with --tls-key, serve HTTPS only (env ROSTER_TLS_CERT)")
-	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key, PEM (env ROSTER_TLS_KEY)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate chain `FILE`, PEM; with --tls-key, serve HTTPS only (env ROSTER_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key `FILE`, PEM (env ROSTER_TLS_KEY)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
