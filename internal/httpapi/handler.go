@@ -20,6 +20,7 @@ type Renderer func(w http.ResponseWriter, r *http.Request, err error)
 // Adapt turns h into an http.Handler whose errors, and panics, are written by
 // render in the dialect's format and recorded for the access log.
 func Adapt(h HandlerFunc, render Renderer) http.Handler {
+	h = withQueryLimit(h) // see MaxQueryParams
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw, ok := w.(*recorder)
 		if !ok {

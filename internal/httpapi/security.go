@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
 
 // HSTSValue is the Strict-Transport-Security sent on TLS connections: one
 // year, without includeSubDomains or preload, because Roster cannot know
@@ -39,5 +43,25 @@ func setSecurityHeaders(h http.Header, r *http.Request) {
 	}
 	if r.TLS != nil {
 		h.Set("Strict-Transport-Security", HSTSValue)
+	}
+}
+
+// MaxQueryParams is the most query parameters a request may carry. No
+// route of any dialect takes more than a dozen; thousands are an attempt
+// to make the server parse and allocate (net/url itself stops at 10,000
+// and then silently drops them all, which would turn a filtered list into
+// an unfiltered one).
+const MaxQueryParams = 1000
+
+// withQueryLimit answers a request with more than MaxQueryParams query
+// parameters with a 400 in the dialect's format (a *DecodeError, which
+// every dialect's renderer knows), before h parses anything.
+func withQueryLimit(h HandlerFunc) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if q := r.URL.RawQuery; q != "" && strings.Count(q, "&")+1 > MaxQueryParams {
+			return &DecodeError{Status: http.StatusBadRequest,
+				Msg: fmt.Sprintf("too many query parameters: at most %d are accepted", MaxQueryParams)}
+		}
+		return h(w, r)
 	}
 }
