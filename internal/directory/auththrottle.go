@@ -43,15 +43,15 @@ func RetryAfterSeconds(err error) (int, bool) {
 type ThrottleOptions struct {
 	// PerAddress: failures from one source address (an IPv6 address counts
 	// as its /64) after which every authentication from it is answered
-	// 429 until the minute ends, whatever the client id. Default 30.
+	// 429 until the minute ends, whatever the client id. Default 100.
 	PerAddress int
 	// PerClientAddress: failures for one client id from one address after
-	// which that pair is answered 429 until the minute ends. Default 10.
+	// which that pair is answered 429 until the minute ends. Default 20.
 	PerClientAddress int
 	// PerClient: failures for one client id from all addresses after which
 	// each further failure for it is answered only after FailureDelay. The
 	// right secret is never refused or slowed by this bound, so nobody can
-	// lock a customer out by guessing at its client id. Default 100.
+	// lock a customer out by guessing at its client id. Default 200.
 	PerClient int
 	// FailureDelay: see PerClient. Default 1 s.
 	FailureDelay time.Duration
@@ -61,13 +61,13 @@ type ThrottleOptions struct {
 
 func (o ThrottleOptions) withDefaults() ThrottleOptions {
 	if o.PerAddress <= 0 {
-		o.PerAddress = 30
+		o.PerAddress = 100
 	}
 	if o.PerClientAddress <= 0 {
-		o.PerClientAddress = 10
+		o.PerClientAddress = 20
 	}
 	if o.PerClient <= 0 {
-		o.PerClient = 100
+		o.PerClient = 200
 	}
 	if o.FailureDelay <= 0 {
 		o.FailureDelay = time.Second
@@ -206,21 +206,35 @@ func (k throttleKeys) list() []string {
 	return out
 }
 
-// local returns this process's counts of the window starting at start,
-// resetting them when a new window began.
+// local returns this process's counts of keys in the window starting at
+// start; a window that has ended counts nothing.
 func (t *authThrottle) local(start time.Time, keys []string) map[string]int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.window.Equal(start) {
-		t.window, t.counts = start, map[string]int64{}
-	}
 	out := map[string]int64{}
+	if !t.window.Equal(start) {
+		return out
+	}
 	for _, k := range keys {
 		if n := t.counts[k]; n > 0 {
 			out[k] = n
 		}
 	}
 	return out
+}
+
+// seen reports whether this process counted a failure for any of keys in
+// its latest window. Most callers never fail: for them check returns
+// here, without reading the clock or the shared counts.
+func (t *authThrottle) seen(keys []string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range keys {
+		if t.counts[k] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // current returns the failure counts of keys in the current window.
@@ -242,7 +256,7 @@ func (t *authThrottle) current(ctx context.Context, start time.Time, k throttleK
 // pair, failed too often this minute. It runs before the secret is looked
 // at, so a throttled caller learns nothing about its guess.
 func (t *authThrottle) check(ctx context.Context, k throttleKeys) error {
-	if t == nil || (k.addr == "" && k.client == "") {
+	if t == nil || (k.addr == "" && k.client == "") || !t.seen(k.list()) {
 		return nil
 	}
 	now := t.now()
