@@ -1,6 +1,7 @@
 package apitest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -58,6 +59,7 @@ func RunRoutes(f *testing.F, e *Env, dialect string, routes []FuzzRoute) {
 			extra = map[string]string{hname: hval}
 		}
 		before := s.UserIDs()
+		was := snapshot(t, s, fixture)
 		r := s.Do(dialect, rt.Method, path, body, extra)
 		s.CheckWrite(dialect, before, r)
 		CheckNoLeak(t, dialect+" "+rt.Method+" "+rt.Path, r)
@@ -65,15 +67,34 @@ func RunRoutes(f *testing.F, e *Env, dialect string, routes []FuzzRoute) {
 		// The fixture: a refused request must not have touched it; a
 		// write that succeeded must have left it whole.
 		_, err := s.E.Svc.GetUser(t.Context(), s.C.Principal(), fixture)
+		ok := r.Status >= 200 && r.Status < 300
 		switch {
 		case errors.Is(err, directory.ErrNotFound) && r.Status >= 200 && r.Status < 300:
 			fixture = createFixture(t, s) // a bulk delete, say: allowed
 		case err != nil:
 			t.Fatalf("fixture after a %d from %s %s: %v", r.Status, rt.Method, rt.Path, err)
-		case rt.Method != "GET" && r.Status >= 200 && r.Status < 300:
+		case rt.Method != "GET" && ok:
 			s.ReadBack(fixture)
+		case !ok:
+			if now := snapshot(t, s, fixture); now != was {
+				t.Fatalf("a %d from %s %s changed the fixture:\nwas %s\nnow %s", r.Status, rt.Method, rt.Path, was, now)
+			}
 		}
 	})
+}
+
+// snapshot is the stored form of user id, for comparing before and after.
+func snapshot(t testing.TB, s *Speaker, id string) string {
+	t.Helper()
+	u, err := s.E.Svc.GetUser(t.Context(), s.C.Principal(), id)
+	if err != nil {
+		t.Fatalf("fixture %s: %v", id, err)
+	}
+	b, err := json.Marshal(u)
+	if err != nil {
+		t.Fatalf("marshal fixture: %v", err)
+	}
+	return string(b)
 }
 
 // createFixture creates (or re-creates) the fixture user and returns its id.
