@@ -116,7 +116,8 @@ func open(ctx context.Context, c *config.Config, keyNote io.Writer) (*opened, er
 		st.Close()
 		return nil, err
 	}
-	return &opened{store: st, svc: directory.NewService(st, directory.Options{RateLimit: c.RateLimit, TrustedProxies: c.TrustedProxies})}, nil
+	return &opened{store: st, svc: directory.NewService(st, directory.Options{RateLimit: c.RateLimit,
+		TrustedProxies: c.TrustedProxies, Throttle: directory.ThrottleOptions{Off: c.AuthThrottleOff}})}, nil
 }
 
 func (o *opened) Close() error { return o.store.Close() }

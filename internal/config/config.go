@@ -53,6 +53,10 @@ type Config struct {
 	// failed authentications (ROSTER_TRUSTED_PROXIES, comma-separated);
 	// empty: the TCP peer is the caller.
 	TrustedProxies []netip.Prefix
+	// AuthThrottleOff turns off the throttling of failed authentications
+	// (ROSTER_AUTH_THROTTLE=off), for a deployment that does it in front
+	// of Roster; default on.
+	AuthThrottleOff bool
 	// CORSOrigins are the origins browser front ends may call Roster from,
 	// each "scheme://host[:port]", or "*" for any (ROSTER_CORS_ORIGINS,
 	// comma-separated); empty: none, and no CORS headers are sent.
@@ -160,6 +164,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			continue
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	switch v := getenv("ROSTER_AUTH_THROTTLE"); v {
+	case "", "on":
+	case "off":
+		c.AuthThrottleOff = true
+	default:
+		errs = append(errs, fmt.Errorf("ROSTER_AUTH_THROTTLE: %q: want on or off", v))
 	}
 	dur("ROSTER_ENTRUST_TOKEN_TTL", &c.EntrustTokenTTL)
 	dur("ROSTER_SHUTDOWN_GRACE", &c.ShutdownGrace)
