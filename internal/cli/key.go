@@ -55,9 +55,10 @@ func keyRotate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		fmt.Fprintf(stdout, "added key %s first in %s; the other keys stay to read what they sealed\n", id, path)
-		// A running server looks at the file at least this often; after
-		// the wait everything it seals is under the new key.
-		wait := 2 * secret.ReloadInterval
+		// A running server looks at the file at least every
+		// ReloadInterval; after the wait everything it seals is under the
+		// new key.
+		wait := secret.ReloadInterval + 500*time.Millisecond
 		fmt.Fprintf(stdout, "waiting %v for running servers to load it\n", wait)
 		select {
 		case <-time.After(wait):

@@ -1,12 +1,18 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/roster-dev/roster/internal/secret"
 )
 
 // TestKeyRotateCommand: on SQLite with a key file, `key rotate` puts a new
@@ -107,5 +113,113 @@ func TestCredentialRateLimitFlag(t *testing.T) {
 	}
 	if len(got) != 3 || got[0].RateLimit == nil || *got[0].RateLimit != 0 || got[1].RateLimit == nil || *got[1].RateLimit != 120000 || got[2].RateLimit != nil {
 		t.Fatalf("listed limits: %+v, want 0, 120000 and null", got)
+	}
+}
+
+// TestKeyRotateWhileServing: `key rotate` runs beside a live `serve`,
+// which keeps creating users during it; afterwards the old key is deleted
+// from the key file and the same server, never restarted, reads every SSN.
+func TestKeyRotateWhileServing(t *testing.T) {
+	dir := tempDB(t)
+	withEnv(t, map[string]string{"ROSTER_DB": "sqlite:" + filepath.Join(dir, "r.db"), "ROSTER_SHUTDOWN_GRACE": "5s"})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, &stdout, &stderr) }()
+	var base string
+	for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil && strings.Contains(stdout.String(), "SCIM") {
+			base = m[1]
+		}
+	}
+	if base == "" {
+		t.Fatalf("server did not start: %s", stderr.String())
+	}
+	id, sec := clientRE.FindStringSubmatch(stdout.String())[1], secretRE.FindStringSubmatch(stdout.String())[1]
+	call := func(method, path, body string) (int, map[string]any) {
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Access-Client-Id", id)
+		req.Header.Set("X-Access-Secret", sec)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("%s %s: %v", method, path, err)
+			return 0, nil
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	ssns := map[string]string{} // user id -> SSN
+	var mu sync.Mutex
+	create := func(i int) {
+		ssn := fmt.Sprintf("22233%04d", 1001+i)
+		status, m := call("POST", "/v1/users/", fmt.Sprintf(`{"external_user_id":"%d","first_name":"A","last_name":"B","ssn":"%s"}`, i, ssn))
+		if status != http.StatusCreated {
+			t.Errorf("create %d: %d %v", i, status, m)
+			return
+		}
+		mu.Lock()
+		ssns[m["id"].(string)] = ssn
+		mu.Unlock()
+	}
+	for i := range 20 {
+		create(i)
+	}
+	// Creates keep arriving while the rotation runs.
+	stop := make(chan struct{})
+	writer := make(chan struct{})
+	go func() {
+		defer close(writer)
+		for i := 20; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				create(i)
+			}
+		}
+	}()
+	code, out, errOut := runCLI(t, "key", "rotate", "--batch", "8")
+	close(stop)
+	<-writer
+	if code != 0 {
+		t.Fatalf("key rotate beside serve: %d %s %s", code, out, errOut)
+	}
+	// Whatever serve wrote after the wait is under the new key already;
+	// a second pass finds nothing left.
+	if code, out, _ := runCLI(t, "key", "rotate", "--reencrypt"); code != 0 || !strings.Contains(out, "re-encrypted 0 value(s)") {
+		t.Fatalf("second pass: %d %s, want nothing left", code, out)
+	}
+	keyFile := filepath.Join(dir, "r.db.key")
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest, _, _ := strings.Cut(strings.TrimSpace(string(b)), ",")
+	if err := os.WriteFile(keyFile+".new", []byte(newest+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(keyFile+".new", keyFile); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(secret.ReloadInterval + 500*time.Millisecond) // serve drops the old key
+	if len(ssns) < 25 {
+		t.Fatalf("only %d users created around the rotation", len(ssns))
+	}
+	for uid, ssn := range ssns {
+		status, m := call("GET", "/v1/users/"+uid+"/", "")
+		if status != http.StatusOK {
+			t.Fatalf("read %s after the old key was removed: %d %v", uid, status, m)
+		}
+		if got, _ := m["ssn"].(string); strings.ReplaceAll(got, "-", "") != ssn {
+			t.Fatalf("user %s: ssn %q, want %s", uid, got, ssn)
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d: %s", code, stderr.String())
 	}
 }
