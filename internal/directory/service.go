@@ -125,7 +125,11 @@ func (s *Service) CreateCredentialWith(ctx context.Context, tenant string, o Cre
 	c := &Credential{ClientID: secret.NewClientID(), TenantID: t.ID, CreatedAt: s.Now(), RateLimit: o.RateLimit}
 	sec := secret.NewSecret(c.ClientID)
 	c.SecretHash = secret.Hash(sec)
-	ch := s.change(ctx, nil, t.ID, ActionCredentialCreate, TargetCredential, c.ClientID, nil, c.CreatedAt)
+	var fields []string
+	if o.RateLimit != nil {
+		fields = []string{"rate_limit"} // the audit names it, like any field set
+	}
+	ch := s.change(ctx, nil, t.ID, ActionCredentialCreate, TargetCredential, c.ClientID, fields, c.CreatedAt)
 	if err := s.store.CreateCredential(ctx, c, ch); err != nil {
 		return nil, "", fmt.Errorf("create credential: %w", err)
 	}
