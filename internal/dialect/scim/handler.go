@@ -2,7 +2,6 @@ package scim
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -158,55 +157,17 @@ func writeResource(w http.ResponseWriter, status int, res map[string]any, versio
 // parseETags parses an If-Match or If-None-Match value: "*" or a list of
 // entity tags, weak (W/"3") or strong ("3"). any is true for "*". A tag
 // that is not one of Roster's versions is returned as -1, which matches
-// nothing.
+// nothing. (The shared httpapi.ParseETags, which every dialect uses.)
 func parseETags(v string) (versions []int64, any bool) {
-	for _, part := range strings.Split(v, ",") {
-		t := strings.TrimSpace(part)
-		if t == "" {
-			continue
-		}
-		if t == "*" {
-			return nil, true
-		}
-		t = strings.TrimPrefix(strings.TrimPrefix(t, "W/"), "w/")
-		t = strings.Trim(t, `"`)
-		n, err := strconv.ParseInt(t, 10, 64)
-		if err != nil || n <= 0 {
-			n = -1
-		}
-		versions = append(versions, n)
-	}
-	return versions, false
+	return httpapi.ParseETags(v)
 }
 
 // ifMatch returns the version to pass to the core's ifVersion for a
 // request's If-Match header: 0 when absent or "*"; with several tags,
 // current (a function reading the stored version) picks the one that
-// matches, or fails with ErrPrecondition.
+// matches, or fails with ErrPrecondition (see httpapi.IfMatch).
 func ifMatch(header string, current func() (int64, error)) (int64, error) {
-	if strings.TrimSpace(header) == "" {
-		return 0, nil
-	}
-	vs, any := parseETags(header)
-	if any {
-		return 0, nil
-	}
-	switch len(vs) {
-	case 0:
-		return -1, nil
-	case 1:
-		return vs[0], nil
-	}
-	cur, err := current()
-	if err != nil {
-		return 0, err
-	}
-	for _, v := range vs {
-		if v == cur {
-			return cur, nil
-		}
-	}
-	return 0, directory.ErrPrecondition
+	return httpapi.IfMatch(header, current)
 }
 
 // notModified answers 304 with the ETag, and reports true, when the
@@ -222,20 +183,7 @@ func notModified(w http.ResponseWriter, r *http.Request, version int64) bool {
 
 // noneMatch reports whether If-None-Match matches version.
 func noneMatch(r *http.Request, version int64) bool {
-	h := r.Header.Get("If-None-Match")
-	if h == "" {
-		return false
-	}
-	vs, any := parseETags(h)
-	if any {
-		return true
-	}
-	for _, v := range vs {
-		if v == version {
-			return true
-		}
-	}
-	return false
+	return httpapi.NoneMatch(r.Header.Get("If-None-Match"), version)
 }
 
 // decodeObject reads a JSON object body.

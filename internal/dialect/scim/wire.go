@@ -20,7 +20,7 @@ var rules = directory.Rules{Required: []directory.Field{directory.FieldUsername}
 // precision, as in the RFC's examples.
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+func etag(version int64) string { return httpapi.ETag(version) }
 
 // baseURL returns the absolute URL of the SCIM root for r.
 func (h *Handler) baseURL(r *http.Request) string {
