@@ -61,7 +61,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer o.Close()
 	es, err := o.svc.ListAudit(ctx, *s.tenant, directory.AuditQuery{Since: from, TargetID: *user})
 	if err != nil {
-		return describe(err)
+		return describe(tenantError(*s.tenant, err))
 	}
 	if *asJSON {
 		for _, e := range es {

@@ -56,9 +56,9 @@ func TestAuditCommand(t *testing.T) {
 	var userID string
 	for _, e := range entries {
 		actions = append(actions, e.Action)
-		// The command line has no credential: its changes are "admin"'s
-		// (user import has acted as a principal named "cli").
-		if e.Actor != "admin" && !(e.Action == "user.create" && e.Actor == "cli") {
+		// The command line has no credential: its changes, user import
+		// included, are "admin"'s.
+		if e.Actor != "admin" {
 			t.Errorf("%s: actor %q, want admin", e.Action, e.Actor)
 		}
 		if e.Action == "user.create" {

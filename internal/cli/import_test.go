@@ -491,6 +491,7 @@ func TestUnknownTenant(t *testing.T) {
 				{"user", "export", "--tenant", "acme"},
 				{"credential", "create", "--tenant", "acme"},
 				{"credential", "list", "--tenant", "acme"},
+				{"audit", "--tenant", "acme"},
 			} {
 				code, _, stderr := runCLI(t, args...)
 				if code != 1 || stderr != "roster: tenant \"acme\" not found\n" {

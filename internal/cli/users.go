@@ -20,7 +20,7 @@ func tenantPrincipal(ctx context.Context, svc *directory.Service, name string) (
 	if err != nil {
 		return directory.Principal{}, tenantError(name, err)
 	}
-	return directory.Principal{TenantID: t.ID, TenantName: t.Name, Unique: t.Unique, ClientID: "cli"}, nil
+	return directory.Principal{TenantID: t.ID, TenantName: t.Name, Unique: t.Unique, ClientID: directory.ActorAdmin}, nil
 }
 
 // tenantError names a tenant that does not exist once, in plain words.
