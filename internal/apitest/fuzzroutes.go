@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/httpapi"
+	"github.com/roster-dev/roster/internal/testdb"
 )
 
 // FuzzRoute is one route a route fuzz target may send to. Path may hold
@@ -27,6 +31,27 @@ type FuzzRoute struct {
 const fixtureBody = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"fuzz.fixture",` +
 	`"externalId":"fx-1","name":{"givenName":"Fix","familyName":"Ture"},"emails":[{"value":"fixture@example.com","primary":true}],` +
 	`"phoneNumbers":[{"value":"+14155550100","type":"work"}],"active":true}`
+
+// NewFuzzEnv is New for fuzz targets: the same server, with the throttling
+// of failed authentications off. Fuzzed auth headers fail by the
+// thousand, and past the throttle's bounds every input would wait out its
+// 1 s failure delay or get the same 429, so the fuzzer would learn
+// nothing; the throttle has its own tests, and its 429 is in each
+// dialect's format like any other 4xx.
+func NewFuzzEnv(t testing.TB, backend string, register Register) *Env {
+	t.Helper()
+	st := testdb.Open(t, backend)
+	clock := NewClock()
+	svc := directory.NewService(st, directory.Options{Now: clock.Now, Throttle: directory.ThrottleOptions{Off: true}})
+	logs := &Buffer{}
+	mux := http.NewServeMux()
+	register(mux, svc)
+	srv := httptest.NewServer(httpapi.Middleware(mux, slog.New(slog.NewJSONHandler(logs, nil)), httpapi.DefaultMaxBody))
+	t.Cleanup(srv.Close)
+	e := &Env{T: t, Store: st, Svc: svc, Server: srv, Clock: clock, Logs: logs}
+	e.Creds = e.NewTenant("acme", directory.DefaultUniquePolicy)
+	return e
+}
 
 // RunRoutes is the body of each dialect's FuzzRoutes target. The fuzzer
 // chooses a route (route modulo len(routes)), a query string, one extra

@@ -15,7 +15,7 @@ import (
 // among them) and arbitrary bodies. The invariant is apitest.RunRoutes': a
 // 2xx or a CL2C problem/ErrorResult, never a 5xx, never a partial row.
 func FuzzRoutes(f *testing.F) {
-	env := apitest.New(f, "sqlite", mountEverything)
+	env := apitest.NewFuzzEnv(f, "sqlite", mountEverything)
 	apitest.RunRoutes(f, env, "cl2c", []apitest.FuzzRoute{
 		{Method: "POST", Path: "/v1/cl2c/user", Seed: `{"firstName":"Jane","lastName":"Roe","email":"jane@example.com","userName":"janeroe","phoneNumber":"+15556667777"}`},
 		{Method: "PUT", Path: "/v1/cl2c/user", Seed: `{"id":"{id}","firstName":"J","phoneNumber":"+15556667778","pushToken":"t"}`},

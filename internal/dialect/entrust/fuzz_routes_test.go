@@ -16,7 +16,7 @@ import (
 // arbitrary bodies. The invariant is apitest.RunRoutes': a 2xx or an
 // ErrorInfo body, never a 5xx, never a partial row.
 func FuzzRoutes(f *testing.F) {
-	env := apitest.New(f, "sqlite", mountEverything)
+	env := apitest.NewFuzzEnv(f, "sqlite", mountEverything)
 	apitest.RunRoutes(f, env, "entrust", []apitest.FuzzRoute{
 		{Method: "POST", Path: "/api/web/v1/adminapi/authenticate", Seed: `{"applicationId":"x","sharedSecret":"y"}`},
 		{Method: "POST", Path: "/api/web/v3/users", Seed: `{"userId":"jsmith","firstName":"john","lastName":"smith","email":"johnsmith@organization.com","userAliases":[{"value":"js","type":"USERID"}],"userAttributeValues":[{"userAttributeId":"k","value":"v"}]}`},

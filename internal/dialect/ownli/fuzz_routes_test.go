@@ -16,7 +16,7 @@ import (
 // arbitrary bodies. The invariant is apitest.RunRoutes': a 2xx or an Ownli
 // error body, never a 5xx, never a partial row.
 func FuzzRoutes(f *testing.F) {
-	env := apitest.New(f, "sqlite", mountEverything)
+	env := apitest.NewFuzzEnv(f, "sqlite", mountEverything)
 	apitest.RunRoutes(f, env, "ownli", []apitest.FuzzRoute{
 		{Method: "POST", Path: "/api/auth/token", Seed: `{"clientId":"x","clientSecret":"y","partnerId":"acme"}`},
 		{Method: "POST", Path: "/api/users", Query: "returnExistingUserIfExists=true", Seed: `{"firstName":"Ann","lastName":"Lee","phone":"+15556667778","email":"ann@example.com","address":{"state":"CA","zip":"94105"}}`},

@@ -17,7 +17,7 @@ import (
 // apitest.RunRoutes': a 2xx or a SCIM Error, never a 5xx, never a partial
 // row.
 func FuzzRoutes(f *testing.F) {
-	env := apitest.New(f, "sqlite", mountEverything)
+	env := apitest.NewFuzzEnv(f, "sqlite", mountEverything)
 	apitest.RunRoutes(f, env, "scim", []apitest.FuzzRoute{
 		{Method: "POST", Path: "/scim/v2/Users", Seed: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann","name":{"givenName":"Ann","familyName":"Lee"},"emails":[{"value":"ann@example.com","primary":true}]}`},
 		{Method: "PUT", Path: "/scim/v2/Users/{id}", Seed: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"fuzz.fixture","name":{"givenName":"F"},"active":false}`},

@@ -15,7 +15,7 @@ import (
 // them) and arbitrary bodies. The invariant is apitest.RunRoutes': a 2xx
 // or a Truv error body, never a 5xx, never a partial row.
 func FuzzRoutes(f *testing.F) {
-	env := apitest.New(f, "sqlite", mountEverything)
+	env := apitest.NewFuzzEnv(f, "sqlite", mountEverything)
 	apitest.RunRoutes(f, env, "truv", []apitest.FuzzRoute{
 		{Method: "POST", Path: "/v1/users/", Seed: `{"external_user_id":"12345","first_name":"John","last_name":"Doe","email":"john.doe@example.com","phone":"+14155554193","ssn":"222233333"}`},
 		{Method: "PATCH", Path: "/v1/users/{id}/", Seed: `{"first_name":"Jane","email":"jane@example.com","ssn":"222-23-3333"}`},
