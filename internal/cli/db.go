@@ -97,6 +97,9 @@ func open(ctx context.Context, c *config.Config, keyNote io.Writer) (*opened, er
 	if err := requireDirectories(c); err != nil {
 		return nil, err
 	}
+	if err := requireKeyFile(c); err != nil {
+		return nil, err
+	}
 	kr, keyFile, created, err := c.Keyring()
 	if err != nil {
 		return nil, err
@@ -121,6 +124,24 @@ func open(ctx context.Context, c *config.Config, keyNote io.Writer) (*opened, er
 }
 
 func (o *opened) Close() error { return o.store.Close() }
+
+// requireKeyFile refuses to go on when an SQLite database exists but its
+// key file does not (and no key is configured): creating a fresh key there
+// would leave every stored SSN unreadable and seal new ones under a key
+// the backup does not have. The key file is created only with its
+// database.
+func requireKeyFile(c *config.Config) error {
+	if !config.IsSQLite(c.DB) || c.EncryptionKey != "" {
+		return nil
+	}
+	if _, err := os.Stat(config.SQLitePath(c.DB)); err != nil {
+		return nil // a new database: its key file is created with it, first
+	}
+	if _, err := os.Stat(c.KeyFilePath()); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("the SSN key file %s of database %s is missing: restore it from the backup taken with the database (or set ROSTER_KEY_FILE or ROSTER_ENCRYPTION_KEY); a new key could not read the SSNs already stored", c.KeyFilePath(), c.DB)
+	}
+	return nil
+}
 
 // requireDatabase refuses an SQLite database file that does not exist.
 func requireDatabase(c *config.Config) error {
@@ -177,6 +198,9 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if err := requireDirectories(c); err != nil {
+		return err
+	}
+	if err := requireKeyFile(c); err != nil {
 		return err
 	}
 	kr, _, _, err := c.Keyring()

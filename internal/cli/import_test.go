@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -549,5 +550,29 @@ func TestSQLitePathNotCreated(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "tenant", "list", "--db", url); code != 0 {
 		t.Fatalf("tenant list after migrate: %s", stderr)
+	}
+}
+
+// TestMissingKeyFileRefused: an existing SQLite database whose key file
+// is gone is refused by every command, serve included, instead of getting
+// a fresh key that cannot read its SSNs.
+func TestMissingKeyFileRefused(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	withEnv(t, map[string]string{"ROSTER_DB": "sqlite:" + db, "ROSTER_ENCRYPTION_KEY": "", "ROSTER_KEY_FILE": ""})
+	if code, _, stderr := runCLI(t, "migrate"); code != 0 {
+		t.Fatalf("migrate: exit %d %s", code, stderr)
+	}
+	if err := os.Remove(db + ".key"); err != nil {
+		t.Fatalf("remove key file: %v", err)
+	}
+	for _, args := range [][]string{{"migrate"}, {"tenant", "list"}, {"serve", "--listen", "127.0.0.1:0"}} {
+		code, _, stderr := runCLI(t, args...)
+		if code == 0 || !strings.Contains(stderr, "key file") || !strings.Contains(stderr, "missing") {
+			t.Errorf("%v: exit %d %q, want a refusal naming the missing key file", args, code, stderr)
+		}
+	}
+	if _, err := os.Stat(db + ".key"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a key file was created: %v", err)
 	}
 }

@@ -287,6 +287,15 @@ func SQLitePath(db string) string {
 	return p
 }
 
+// KeyFilePath is the SQLite key file in use: KeyFile, or the database
+// path + ".key".
+func (c Config) KeyFilePath() string {
+	if c.KeyFile != "" {
+		return c.KeyFile
+	}
+	return SQLitePath(c.DB) + ".key"
+}
+
 // Keyring returns the SSN keyring: from EncryptionKey when set, else (SQLite
 // only) from the key file beside the database, created on first use.
 // created reports a new key file, which the caller should announce.
@@ -301,10 +310,7 @@ func (c Config) Keyring() (kr *secret.Keyring, keyFile string, created bool, err
 	if !IsSQLite(c.DB) {
 		return nil, "", false, errors.New("ROSTER_ENCRYPTION_KEY must be set with PostgreSQL")
 	}
-	path := c.KeyFile
-	if path == "" {
-		path = SQLitePath(c.DB) + ".key"
-	}
+	path := c.KeyFilePath()
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, "", false, fmt.Errorf("key directory: %w", err)
