@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -213,7 +214,7 @@ func (s *Service) Authenticate(ctx context.Context, clientID, sec string) (Princ
 	if err := s.throttle.check(ctx, keys); err != nil {
 		return Principal{}, err
 	}
-	if clientID == "" || sec == "" || len(clientID) > 64 || len(sec) > 256 {
+	if clientID == "" || sec == "" || len(clientID) > 64 || len(sec) > 256 || strings.ContainsRune(clientID, 0) {
 		secretEqual(secret.Hash(sec), dummyHash)
 		return Principal{}, s.failed(ctx, keys)
 	}

@@ -131,6 +131,9 @@ func (s *Service) GetUser(ctx context.Context, p Principal, id string) (*User, e
 // FindUserByLogin returns the user whose username or alias is login
 // (case-insensitive), or ErrNotFound.
 func (s *Service) FindUserByLogin(ctx context.Context, p Principal, login string) (*User, error) {
+	if strings.ContainsRune(login, 0) {
+		return nil, ErrNotFound // no login holds a NUL (prepare refuses control characters)
+	}
 	u, err := s.store.FindUserByClaim(ctx, p.TenantID, Claim{ClaimLogin, strings.ToLower(strings.TrimSpace(login))})
 	if err != nil {
 		return nil, fmt.Errorf("find user: %w", err)
@@ -205,11 +208,35 @@ func (s *Service) ListUsers(ctx context.Context, p Principal, q UserQuery) (*Use
 	if q.Offset < 0 {
 		q.Offset = 0
 	}
+	if filterHasNUL(q.Filter) {
+		// Stored text holds no NUL (prepare refuses control characters),
+		// and PostgreSQL text cannot carry one as a parameter: answer
+		// the client, don't fail in the database.
+		return nil, Invalid("filter", CodeInvalid, "a filter value may not contain a NUL character")
+	}
 	page, err := s.store.ListUsers(ctx, p.TenantID, q)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return page, nil
+}
+
+// filterHasNUL reports whether a string value of e holds a NUL.
+func filterHasNUL(e Expr) bool {
+	switch x := e.(type) {
+	case And:
+		return filterHasNUL(x.L) || filterHasNUL(x.R)
+	case Or:
+		return filterHasNUL(x.L) || filterHasNUL(x.R)
+	case Not:
+		return filterHasNUL(x.X)
+	case Any:
+		return filterHasNUL(x.X)
+	case Cmp:
+		s, ok := x.Value.(string)
+		return ok && strings.ContainsRune(s, 0) || strings.ContainsRune(string(x.Field), 0)
+	}
+	return false
 }
 
 // conflictFor turns a store *ClaimConflict into a *ConflictError naming the

@@ -103,13 +103,6 @@ func TestNULBytes(t *testing.T) {
 			for name, body := range map[string]string{"escaped": bodies[rt.dialect], "raw": strings.ReplaceAll(bodies[rt.dialect], `\u0000`, "\x00")} {
 				before := s.UserIDs()
 				r := s.Do(rt.dialect, rt.method, rt.at(id), []byte(body), nil)
-				if r.Status >= 500 && backend == "postgres" && knownNUL500[rt.method+" "+rt.path] {
-					// PostgreSQL text cannot hold U+0000, and these lookups
-					// reach it unchecked (22021 → 500). A store-level fix
-					// (not in this change's files) is reported in issue 9.
-					t.Logf("KNOWN BUG: %s %s (%s NUL) on postgres: %d", rt.method, rt.path, name, r.Status)
-					continue
-				}
 				if r.Status >= 500 {
 					t.Errorf("%s %s (%s NUL): %d %.300s", rt.method, rt.path, name, r.Status, r.Body)
 					continue
@@ -126,25 +119,12 @@ func TestNULBytes(t *testing.T) {
 			{"scim", "GET", "/scim/v2/Users/%00"},
 		} {
 			r := s.Do(p.dialect, p.method, p.path, nil, nil)
-			if r.Status >= 500 && backend == "postgres" && knownNUL500[p.method+" "+p.path] {
-				t.Logf("KNOWN BUG: %s %s on postgres: %d", p.method, p.path, r.Status)
-				continue
-			}
 			apitest.CheckAnswer(t, p.dialect, r)
 		}
 		s.ReadBack(id)
 	})
 }
 
-// knownNUL500 are the requests that still answer 500 on PostgreSQL when a
-// lookup key (not a stored value: the core refuses those) holds a NUL.
-// Remove an entry when the store maps "invalid byte sequence" on a lookup
-// to not-found; the test then holds it to the 4xx rule.
-var knownNUL500 = map[string]bool{
-	"POST /api/web/v1/adminapi/authenticate":  true,
-	"POST /api/web/v3/users/userid":           true,
-	"GET /api/users?email=a%00%40example.com": true,
-}
 
 // sqlish are values that would change a query built by string pasting:
 // quote-and-comment, LIKE wildcards, the escape character.
