@@ -125,7 +125,6 @@ func TestNULBytes(t *testing.T) {
 	})
 }
 
-
 // sqlish are values that would change a query built by string pasting:
 // quote-and-comment, LIKE wildcards, the escape character.
 var sqlish = []string{`' OR 1=1 --`, `%`, `_`, `\`, `a%b_c\d'e"f;--`}
