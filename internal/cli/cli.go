@@ -46,6 +46,7 @@ var commands = []command{
 	{"audit", "--tenant NAME [--since DURATION|TIME] [--user ID] [--json]", "read a tenant's audit log, oldest first", auditCmd},
 	{"key rotate", "[--reencrypt] [--batch N]", "add a new SSN encryption key and re-encrypt under it, online", keyRotate},
 	{"key status", "[--json]", "count the SSNs sealed under each encryption key", keyStatus},
+	{"bench", "[--workload create|get|list|search|mixed] [--dialect D] [--conns N] [--duration D] [--users N] [--db URL | --url URL] [--json]", "load-test Roster beside its floor (same HTTP stack, no store), interleaved", benchCmd},
 	{"version", "", "print the version, commit and Go version", versionCmd},
 }
 
