@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/roster-dev/roster/internal/bench"
@@ -36,6 +38,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := exactly(pos, 0, "no arguments besides flags"); err != nil {
 		return err
+	}
+	if !slices.Contains(bench.Workloads, o.Workload) {
+		return fmt.Errorf("%w: --workload %q: want one of %s", errUsage, o.Workload, strings.Join(bench.Workloads, ", "))
+	}
+	if !slices.Contains(bench.Dialects, o.Dialect) {
+		return fmt.Errorf("%w: --dialect %q: want one of %s", errUsage, o.Dialect, strings.Join(bench.Dialects, ", "))
 	}
 	o.Env = env
 	o.Stderr = stderr
