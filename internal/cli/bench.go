@@ -60,4 +60,3 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	bench.WriteText(stdout, rep)
 	return nil
 }
-
