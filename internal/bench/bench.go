@@ -37,7 +37,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/roster-dev/roster/internal/config"
@@ -825,15 +824,6 @@ func runPhase(ctx context.Context, client *http.Client, base string, gen generat
 	return res
 }
 
-// processCPU is this process's user + system CPU time so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func summarize(rs []phaseResult, cpuKnown bool) Stats {
 	var s Stats
 	var all []time.Duration
@@ -865,7 +855,7 @@ func summarize(rs []phaseResult, cpuKnown bool) Stats {
 		s.MaxMs = ms(all[len(all)-1])
 	}
 	s.CPUmsPerRequest = -1
-	if cpuKnown && s.Requests > 0 {
+	if cpuKnown && cpuMeasured && s.Requests > 0 {
 		s.CPUmsPerRequest = float64(cpu.Microseconds()) / 1000 / float64(s.Requests)
 	}
 	return s

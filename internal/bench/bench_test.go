@@ -2,10 +2,13 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -294,5 +297,36 @@ func TestFloorRejectsBadJSON(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("floor on %q: %d, want %d", body, resp.StatusCode, want)
 		}
+	}
+}
+
+// TestPostgresDatabaseCreated: --db naming a database that does not exist
+// on a loopback PostgreSQL creates it and benches into it.
+func TestPostgresDatabaseCreated(t *testing.T) {
+	existing := testdb.PostgresURL(t) // skips (or fails under CI) without a server
+	u, err := url.Parse(existing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/") + "_new"
+	u.Path = "/" + name
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", os.Getenv(testdb.EnvPostgres))
+		if err != nil {
+			t.Errorf("drop %s: %v", name, err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+	rep, err := Run(t.Context(), Options{DB: u.String(), Conns: 2, Duration: 200 * time.Millisecond, Env: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, rep)
+	if rep.Target != "in-process postgres" {
+		t.Errorf("target %q", rep.Target)
 	}
 }
