@@ -706,10 +706,10 @@ func truncate(b []byte, n int) string {
 	return string(b)
 }
 
-// FloorHandler is the floor's handler: it decodes a request's JSON body,
+// floorHandler is the floor's handler: it decodes a request's JSON body,
 // as a dialect would, and writes samples[method] (Roster's own answer to
 // such a request) with its status, encoded afresh. It touches no store.
-func FloorHandler(samples map[string]sample) http.Handler {
+func floorHandler(samples map[string]sample) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, ok := samples[r.Method]
 		if !ok {
@@ -732,13 +732,13 @@ type floorServer struct {
 	close func()
 }
 
-// startFloor serves FloorHandler behind the middleware chain server.New
+// startFloor serves floorHandler behind the middleware chain server.New
 // puts around the dialects (request id, security headers, access log to
 // the same discarding JSON logger, metrics, path cleaning, body limit) and
 // the same http.Server settings.
 func startFloor(t *target, samples map[string]sample) (*floorServer, error) {
 	mux := http.NewServeMux()
-	mux.Handle("/", FloorHandler(samples))
+	mux.Handle("/", floorHandler(samples))
 	h := httpapi.MiddlewareWith(mux, httpapi.MiddlewareOptions{Logger: t.serverLog, MaxBody: t.maxBody, Metrics: httpapi.NewMetrics()})
 	base, stop, err := listen(h, t.serverLog, t.serverOpts)
 	if err != nil {

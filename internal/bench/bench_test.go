@@ -286,7 +286,7 @@ func TestFloorAnswersLikeRoster(t *testing.T) {
 // TestFloorRejectsBadJSON: the floor decodes the body for real, so a
 // malformed one is a 400, as it is for Roster.
 func TestFloorRejectsBadJSON(t *testing.T) {
-	srv := httptest.NewServer(FloorHandler(map[string]sample{"POST": {status: 201, ctype: "application/json", body: map[string]any{"id": "x"}}}))
+	srv := httptest.NewServer(floorHandler(map[string]sample{"POST": {status: 201, ctype: "application/json", body: map[string]any{"id": "x"}}}))
 	defer srv.Close()
 	for body, want := range map[string]int{`{"a":1}`: 201, `{"a":`: 400} {
 		resp, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
