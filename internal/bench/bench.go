@@ -348,6 +348,13 @@ func startInProcess(ctx context.Context, o Options) (*target, error) {
 	case config.IsSQLite(o.DB):
 		cfg.DB = o.DB
 		label = "in-process " + o.DB
+		// As the other commands: a new key beside an existing database
+		// would leave its stored SSNs unreadable.
+		if _, err := os.Stat(config.SQLitePath(cfg.DB)); err == nil && cfg.EncryptionKey == "" {
+			if _, err := os.Stat(cfg.KeyFilePath()); errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("--db %s exists but its SSN key file %s does not: restore it (or set ROSTER_KEY_FILE or ROSTER_ENCRYPTION_KEY), or omit --db for a temporary database", o.DB, cfg.KeyFilePath())
+			}
+		}
 	case config.IsPostgres(o.DB):
 		if err := preparePostgres(ctx, o.DB, o.AllowRemote); err != nil {
 			return nil, err

@@ -1,16 +1,20 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -328,5 +332,44 @@ func TestPostgresDatabaseCreated(t *testing.T) {
 	checkReport(t, rep)
 	if rep.Target != "in-process postgres" {
 		t.Errorf("target %q", rep.Target)
+	}
+}
+
+// TestSQLiteKeyFileRequired: --db naming an existing SQLite database
+// without its key file is refused, and nothing is created beside it.
+func TestSQLiteKeyFileRequired(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	if err := os.WriteFile(db, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(t.Context(), Options{DB: "sqlite:" + db, Duration: 100 * time.Millisecond, Env: noEnv})
+	if err == nil || !strings.Contains(err.Error(), "key file") {
+		t.Fatalf("Run = %v, want the missing key file refused", err)
+	}
+	if _, err := os.Stat(db + ".key"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("key file created beside the database: %v", err)
+	}
+}
+
+// TestProgressLine: with Progress on, a phase redraws one line with
+// carriage returns and clears it at the end; off, it writes nothing.
+func TestProgressLine(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		var buf bytes.Buffer
+		p := &progressLine{w: &buf, on: on, phase: "roster 1/2"}
+		var done atomic.Int64
+		done.Store(42)
+		stop := p.start(time.Now(), time.Second, &done)
+		time.Sleep(450 * time.Millisecond)
+		stop()
+		p.clear()
+		got := buf.String()
+		if on && (!strings.Contains(got, "\r\033[Kbench: roster 1/2") || !strings.Contains(got, "42 requests") || !strings.HasSuffix(got, "\r\033[K")) {
+			t.Errorf("progress on: %q", got)
+		}
+		if !on && got != "" {
+			t.Errorf("progress off wrote %q", got)
+		}
 	}
 }
