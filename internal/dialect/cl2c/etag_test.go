@@ -10,24 +10,6 @@ import (
 	"github.com/roster-dev/roster/internal/httpapi"
 )
 
-// storedVersion reads user id's version through the core.
-func storedVersion(t *testing.T, e *apitest.Env, id string) int64 {
-	t.Helper()
-	u, err := e.Svc.GetUser(t.Context(), e.Creds.Principal(), id)
-	if err != nil {
-		t.Fatalf("get user %s: %v", id, err)
-	}
-	return u.Version
-}
-
-// wantETag fails unless r carries the weak ETag of version.
-func wantETag(t *testing.T, what string, r *apitest.Response, version int64) {
-	t.Helper()
-	if got, want := r.Header.Get("ETag"), httpapi.ETag(version); got != want {
-		t.Fatalf("%s: got ETag %q, want %q (status %d, body %s)", what, got, want, r.Status, r.Body)
-	}
-}
-
 // wantPrecondition fails unless r is CL2C's ErrorResult with status 412.
 func wantPrecondition(t *testing.T, r *apitest.Response, source string) {
 	t.Helper()
@@ -59,10 +41,10 @@ func TestETags(t *testing.T) {
 		c := e.Creds
 		r := call(e, c, "POST", "/v1/cl2c/user", seedExample)
 		id, _ := r.Map(t)["id"].(string)
-		v := storedVersion(t, e, id)
-		wantETag(t, "create", r, v)
+		v := e.StoredVersion(t, id)
+		apitest.WantETag(t, "create", r, v)
 		path := "/v1/cl2c/users/" + id
-		wantETag(t, "get", call(e, c, "GET", path, ""), v)
+		apitest.WantETag(t, "get", call(e, c, "GET", path, ""), v)
 
 		tag := httpapi.ETag
 		for _, tc := range []struct {
@@ -79,9 +61,9 @@ func TestETags(t *testing.T) {
 			{"malformed", func(int64) string { return "v1" }, http.StatusPreconditionFailed},
 		} {
 			t.Run("PUT "+tc.name, func(t *testing.T) {
-				cur := storedVersion(t, e, id)
+				cur := e.StoredVersion(t, id)
 				r := call(e, c, "PUT", "/v1/cl2c/user", fmt.Sprintf(`{"id":%q,"firstName":%q}`, id, tc.name), "If-Match", tc.ifMatch(cur))
-				after := storedVersion(t, e, id)
+				after := e.StoredVersion(t, id)
 				if tc.want != http.StatusOK {
 					wantPrecondition(t, r, "PUT /v1/cl2c/user")
 					if after != cur {
@@ -92,16 +74,16 @@ func TestETags(t *testing.T) {
 				if r.Status != http.StatusOK || after != cur+1 {
 					t.Fatalf("got %d %s, version %d; want 200 and version %d", r.Status, r.Body, after, cur+1)
 				}
-				wantETag(t, "put", r, after)
+				apitest.WantETag(t, "put", r, after)
 			})
 		}
 
-		cur := storedVersion(t, e, id)
+		cur := e.StoredVersion(t, id)
 		r = call(e, c, "GET", path, "", "If-None-Match", tag(cur))
 		if r.Status != http.StatusNotModified || len(r.Body) != 0 {
 			t.Fatalf("GET with the current If-None-Match: got %d %q, want 304 and no body", r.Status, r.Body)
 		}
-		wantETag(t, "304", r, cur)
+		apitest.WantETag(t, "304", r, cur)
 		r = call(e, c, "GET", path, "", "If-None-Match", tag(cur-1))
 		if r.Status != http.StatusOK {
 			t.Fatalf("GET with a stale If-None-Match: got %d, want 200", r.Status)
@@ -109,7 +91,7 @@ func TestETags(t *testing.T) {
 
 		// DELETE with a stale tag: 412 and the user is still there.
 		wantPrecondition(t, call(e, c, "DELETE", path, "", "If-Match", tag(cur-1)), "DELETE /v1/cl2c/users/{id}")
-		if got := storedVersion(t, e, id); got != cur {
+		if got := e.StoredVersion(t, id); got != cur {
 			t.Fatalf("after a refused delete: version %d, want %d", got, cur)
 		}
 		wantPrecondition(t, call(e, c, "DELETE", path, "", "If-Match", tag(cur-1)+", "+tag(cur+1)), "DELETE /v1/cl2c/users/{id}")

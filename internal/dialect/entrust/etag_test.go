@@ -17,24 +17,6 @@ func (c *client) doIf(method, path, body, name, value string) *apitest.Response 
 		Header: map[string]string{"Authorization": "Bearer " + c.token, "Content-Type": "application/json", name: value}})
 }
 
-// storedVersion reads user id's version through the core.
-func storedVersion(t *testing.T, env *apitest.Env, id string) int64 {
-	t.Helper()
-	u, err := env.Svc.GetUser(t.Context(), env.Creds.Principal(), id)
-	if err != nil {
-		t.Fatalf("get user %s: %v", id, err)
-	}
-	return u.Version
-}
-
-// wantETag fails unless r carries the weak ETag of version.
-func wantETag(t *testing.T, what string, r *apitest.Response, version int64) {
-	t.Helper()
-	if got, want := r.Header.Get("ETag"), httpapi.ETag(version); got != want {
-		t.Fatalf("%s: got ETag %q, want %q (status %d, body %s)", what, got, want, r.Status, r.Body)
-	}
-}
-
 // wantPrecondition fails unless r is a 412 ErrorInfo precondition_failed
 // naming If-Match.
 func wantPrecondition(t *testing.T, r *apitest.Response) {
@@ -71,12 +53,12 @@ func TestETags(t *testing.T) {
 		mustStatus(t, r, 200)
 		var u struct{ ID string }
 		r.JSON(t, &u)
-		v := storedVersion(t, env, u.ID)
-		wantETag(t, "create", r, v)
+		v := env.StoredVersion(t, u.ID)
+		apitest.WantETag(t, "create", r, v)
 		path := "/api/web/v3/users/" + u.ID
-		wantETag(t, "get", c.do("GET", path, ""), v)
-		wantETag(t, "get by userId", c.do("POST", "/api/web/v3/users/userid", `{"userId":"ann"}`), v)
-		wantETag(t, "get by externalId", c.do("POST", "/api/web/v3/users/externalid", `{"userId":"ext-ann"}`), v)
+		apitest.WantETag(t, "get", c.do("GET", path, ""), v)
+		apitest.WantETag(t, "get by userId", c.do("POST", "/api/web/v3/users/userid", `{"userId":"ann"}`), v)
+		apitest.WantETag(t, "get by externalId", c.do("POST", "/api/web/v3/users/externalid", `{"userId":"ext-ann"}`), v)
 
 		tag := httpapi.ETag
 		writes := []struct{ name, path, body string }{
@@ -99,9 +81,9 @@ func TestETags(t *testing.T) {
 				{"malformed", func(int64) string { return `W/""` }, http.StatusPreconditionFailed},
 			} {
 				t.Run(wr.name+" "+tc.name, func(t *testing.T) {
-					cur := storedVersion(t, env, u.ID)
+					cur := env.StoredVersion(t, u.ID)
 					r := c.doIf("PUT", wr.path, wr.body, "If-Match", tc.ifMatch(cur))
-					after := storedVersion(t, env, u.ID)
+					after := env.StoredVersion(t, u.ID)
 					if tc.want != http.StatusOK {
 						wantPrecondition(t, r)
 						if after != cur {
@@ -112,20 +94,20 @@ func TestETags(t *testing.T) {
 					if r.Status != http.StatusOK || len(r.Body) != 0 || after != cur+1 {
 						t.Fatalf("got %d %q, version %d; want 200, no body, version %d", r.Status, r.Body, after, cur+1)
 					}
-					wantETag(t, wr.name, r, after)
+					apitest.WantETag(t, wr.name, r, after)
 				})
 			}
 		}
 
 		// A 304 is outside the vendor's spec (its clients send no
 		// If-None-Match), so this request skips the spec check of raw.
-		cur := storedVersion(t, env, u.ID)
+		cur := env.StoredVersion(t, u.ID)
 		r = env.Do(apitest.Request{Method: "GET", Path: path,
 			Header: map[string]string{"Authorization": "Bearer " + c.token, "If-None-Match": tag(cur)}})
 		if r.Status != http.StatusNotModified || len(r.Body) != 0 {
 			t.Fatalf("GET with the current If-None-Match: got %d %q, want 304 and no body", r.Status, r.Body)
 		}
-		wantETag(t, "304", r, cur)
+		apitest.WantETag(t, "304", r, cur)
 		mustStatus(t, c.doIf("GET", path, "", "If-None-Match", tag(cur-1)), 200)
 
 		// Bulk routes refuse If-Match, even "*" and even the current tag,
@@ -139,7 +121,7 @@ func TestETags(t *testing.T) {
 				wantPrecondition(t, c.doIf(b.method, "/api/web/v3/users/multiple", b.body, "If-Match", h))
 			}
 		}
-		if got := storedVersion(t, env, u.ID); got != cur {
+		if got := env.StoredVersion(t, u.ID); got != cur {
 			t.Fatalf("a refused bulk request wrote: version %d, want %d", got, cur)
 		}
 		mustStatus(t, c.do("POST", "/api/web/v3/users/userid", `{"userId":"bob"}`), 404)

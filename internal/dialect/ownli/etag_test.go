@@ -9,24 +9,6 @@ import (
 	"github.com/roster-dev/roster/internal/httpapi"
 )
 
-// storedVersion reads user id's version through the core.
-func storedVersion(t *testing.T, env *apitest.Env, id string) int64 {
-	t.Helper()
-	u, err := env.Svc.GetUser(t.Context(), env.Creds.Principal(), id)
-	if err != nil {
-		t.Fatalf("get user %s: %v", id, err)
-	}
-	return u.Version
-}
-
-// wantETag fails unless r carries the weak ETag of version.
-func wantETag(t *testing.T, what string, r *apitest.Response, version int64) {
-	t.Helper()
-	if got, want := r.Header.Get("ETag"), httpapi.ETag(version); got != want {
-		t.Fatalf("%s: got ETag %q, want %q (status %d, body %s)", what, got, want, r.Status, r.Body)
-	}
-}
-
 // wantPrecondition fails unless r is Ownli's 412 error body.
 func wantPrecondition(t *testing.T, r *apitest.Response) {
 	t.Helper()
@@ -56,16 +38,16 @@ func TestETags(t *testing.T) {
 		h := withHeader(legacy(env.Creds), "Content-Type", "application/json")
 		r := do(t, env, 200, apitest.Request{Method: "POST", Path: "/api/users", Header: h, Body: seedUser})
 		id := decodeUser(t, r).ID
-		v := storedVersion(t, env, id)
-		wantETag(t, "create", r, v)
+		v := env.StoredVersion(t, id)
+		apitest.WantETag(t, "create", r, v)
 		path := "/api/users/" + id
 
 		// returnExistingUserIfExists answers the stored user with its tag.
 		r = do(t, env, 200, apitest.Request{Method: "POST", Path: "/api/users?returnExistingUserIfExists=true", Header: h, Body: seedUser})
-		wantETag(t, "create returning the existing user", r, v)
+		apitest.WantETag(t, "create returning the existing user", r, v)
 
 		r = do(t, env, 200, apitest.Request{Method: "GET", Path: path, Header: h})
-		wantETag(t, "get", r, v)
+		apitest.WantETag(t, "get", r, v)
 
 		tag := httpapi.ETag
 		for _, tc := range []struct {
@@ -82,10 +64,10 @@ func TestETags(t *testing.T) {
 			{"malformed", func(int64) string { return `W/"x"` }, http.StatusPreconditionFailed},
 		} {
 			t.Run("PUT "+tc.name, func(t *testing.T) {
-				cur := storedVersion(t, env, id)
+				cur := env.StoredVersion(t, id)
 				r := env.Do(apitest.Request{Method: "PUT", Path: path, Header: withHeader(h, "If-Match", tc.ifMatch(cur)),
 					Body: `{"firstName":"` + strings.ReplaceAll(tc.name, " ", "") + `"}`})
-				after := storedVersion(t, env, id)
+				after := env.StoredVersion(t, id)
 				if tc.want != http.StatusOK {
 					wantPrecondition(t, r)
 					if after != cur {
@@ -96,18 +78,18 @@ func TestETags(t *testing.T) {
 				if r.Status != http.StatusOK || after != cur+1 {
 					t.Fatalf("got %d %s, version %d; want 200 and version %d", r.Status, r.Body, after, cur+1)
 				}
-				wantETag(t, "put", r, after)
+				apitest.WantETag(t, "put", r, after)
 			})
 		}
 
-		cur := storedVersion(t, env, id)
+		cur := env.StoredVersion(t, id)
 		r = do(t, env, http.StatusNotModified, apitest.Request{Method: "GET", Path: path, Header: withHeader(h, "If-None-Match", tag(cur))})
-		wantETag(t, "304", r, cur)
+		apitest.WantETag(t, "304", r, cur)
 		if len(r.Body) != 0 {
 			t.Fatalf("304 with a body: %s", r.Body)
 		}
 		r = do(t, env, http.StatusOK, apitest.Request{Method: "GET", Path: path, Header: withHeader(h, "If-None-Match", tag(cur-1))})
-		wantETag(t, "GET with a stale If-None-Match", r, cur)
+		apitest.WantETag(t, "GET with a stale If-None-Match", r, cur)
 
 		// DELETE with a stale tag: 412, and the user is still there.
 		wantPrecondition(t, env.Do(apitest.Request{Method: "DELETE", Path: path, Header: withHeader(h, "If-Match", tag(cur-1))}))

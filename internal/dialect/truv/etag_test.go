@@ -8,24 +8,6 @@ import (
 	"github.com/roster-dev/roster/internal/httpapi"
 )
 
-// storedVersion reads user id's version through the core.
-func storedVersion(t *testing.T, env *apitest.Env, id string) int64 {
-	t.Helper()
-	u, err := env.Svc.GetUser(t.Context(), env.Creds.Principal(), id)
-	if err != nil {
-		t.Fatalf("get user %s: %v", id, err)
-	}
-	return u.Version
-}
-
-// wantETag fails unless resp carries the weak ETag of version.
-func wantETag(t *testing.T, what string, resp *apitest.Response, version int64) {
-	t.Helper()
-	if got, want := resp.Header.Get("ETag"), httpapi.ETag(version); got != want {
-		t.Fatalf("%s: got ETag %q, want %q (status %d, body %s)", what, got, want, resp.Status, resp.Body)
-	}
-}
-
 // TestETags: every single-user read and write carries W/"<version>";
 // If-Match on PATCH and DELETE is honoured (412 in Truv's error envelope
 // when it names another version, and nothing is written); If-None-Match
@@ -37,12 +19,12 @@ func TestETags(t *testing.T) {
 		resp := env.Do(apitest.Request{Method: "POST", Path: "/v1/users/", Header: h, Body: johnBody})
 		var u struct{ ID string }
 		resp.JSON(t, &u)
-		v := storedVersion(t, env, u.ID)
-		wantETag(t, "create", resp, v)
+		v := env.StoredVersion(t, u.ID)
+		apitest.WantETag(t, "create", resp, v)
 		path := "/v1/users/" + u.ID + "/"
 
 		resp = env.Do(apitest.Request{Method: "GET", Path: path, Header: h})
-		wantETag(t, "get", resp, v)
+		apitest.WantETag(t, "get", resp, v)
 
 		tag := func(n int64) string { return httpapi.ETag(n) }
 		for _, tc := range []struct {
@@ -60,18 +42,18 @@ func TestETags(t *testing.T) {
 			{"malformed", func(int64) string { return "not-a-tag" }, http.StatusPreconditionFailed},
 		} {
 			t.Run("PATCH "+tc.name, func(t *testing.T) {
-				cur := storedVersion(t, env, u.ID)
+				cur := env.StoredVersion(t, u.ID)
 				resp := env.Do(apitest.Request{Method: "PATCH", Path: path,
 					Header: headers(env.Creds, "If-Match", tc.ifMatch(cur)), Body: `{"first_name":"` + tc.name + `"}`})
 				if resp.Status != tc.want {
 					t.Fatalf("got %d %s, want %d", resp.Status, resp.Body, tc.want)
 				}
-				after := storedVersion(t, env, u.ID)
+				after := env.StoredVersion(t, u.ID)
 				if tc.want == http.StatusOK {
 					if after != cur+1 {
 						t.Fatalf("version: got %d, want %d", after, cur+1)
 					}
-					wantETag(t, "patch", resp, after)
+					apitest.WantETag(t, "patch", resp, after)
 					return
 				}
 				if after != cur {
@@ -84,7 +66,7 @@ func TestETags(t *testing.T) {
 			})
 		}
 
-		cur := storedVersion(t, env, u.ID)
+		cur := env.StoredVersion(t, u.ID)
 		for _, tc := range []struct {
 			name        string
 			ifNoneMatch string
@@ -98,7 +80,7 @@ func TestETags(t *testing.T) {
 			if resp.Status != tc.want {
 				t.Fatalf("GET If-None-Match %s: got %d, want %d", tc.name, resp.Status, tc.want)
 			}
-			wantETag(t, "GET If-None-Match "+tc.name, resp, cur)
+			apitest.WantETag(t, "GET If-None-Match "+tc.name, resp, cur)
 			if tc.want == http.StatusNotModified && len(resp.Body) != 0 {
 				t.Fatalf("304 with a body: %s", resp.Body)
 			}
@@ -107,7 +89,7 @@ func TestETags(t *testing.T) {
 		// DELETE with a stale tag: 412 and the user is still there.
 		resp = env.Do(apitest.Request{Method: "DELETE", Path: path, Header: headers(env.Creds, "If-Match", tag(cur-1))})
 		apitest.Golden(t, "precondition_failed", resp)
-		if got := storedVersion(t, env, u.ID); got != cur {
+		if got := env.StoredVersion(t, u.ID); got != cur {
 			t.Fatalf("after a refused delete: version %d, want %d", got, cur)
 		}
 		resp = env.Do(apitest.Request{Method: "DELETE", Path: path, Header: headers(env.Creds, "If-Match", tag(cur))})
