@@ -17,14 +17,14 @@ func TestAuditEveryChange(t *testing.T) {
 	apitest.ForEachBackend(t, func(t *testing.T, backend string) {
 		env, c := newIdemEnv(t, backend, directory.DefaultUniquePolicy)
 		const ssn = "987-65-4321"
-		r := c.env.Do(apitest.Request{Method: "POST", Path: "/v1/users/", Header: withRID(c.headers("truv"), "rid-create"),
+		r := c.env.Do(apitest.Request{Method: "POST", Path: "/v1/users/", Header: withRID(c.Headers("truv"), "rid-create"),
 			Body: `{"external_user_id":"a-1","first_name":"Ann","last_name":"Lee","ssn":"` + ssn + `"}`})
 		if r.Status != 201 {
 			t.Fatalf("create: %d %s", r.Status, r.Body)
 		}
 		id, _ := directory.ParseID(r.Map(t)["id"].(string))
 		hex := strings.ReplaceAll(id, "-", "")
-		if r := c.env.Do(apitest.Request{Method: "PATCH", Path: "/v1/users/" + hex + "/", Header: withRID(c.headers("truv"), "rid-update"),
+		if r := c.env.Do(apitest.Request{Method: "PATCH", Path: "/v1/users/" + hex + "/", Header: withRID(c.Headers("truv"), "rid-update"),
 			Body: `{"last_name":"Ng","ssn":"111-22-3333"}`}); r.Status != 200 {
 			t.Fatalf("update: %d %s", r.Status, r.Body)
 		}
@@ -39,7 +39,7 @@ func TestAuditEveryChange(t *testing.T) {
 		if status, m := c.do("scim", "DELETE", "/scim/v2/Groups/"+gid, ""); status != 204 {
 			t.Fatalf("group delete: %d %v", status, m)
 		}
-		if r := c.env.Do(apitest.Request{Method: "DELETE", Path: "/v1/users/" + hex + "/", Header: c.headers("truv")}); r.Status/100 != 2 {
+		if r := c.env.Do(apitest.Request{Method: "DELETE", Path: "/v1/users/" + hex + "/", Header: c.Headers("truv")}); r.Status/100 != 2 {
 			t.Fatalf("delete: %d %s", r.Status, r.Body)
 		}
 		es, err := env.Svc.ListAudit(t.Context(), "acme", directory.AuditQuery{})

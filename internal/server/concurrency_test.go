@@ -20,7 +20,7 @@ func (c *client) send(dialect, method, path, body string, extra map[string]strin
 	if err != nil {
 		return 0, "", err
 	}
-	for k, v := range c.headers(dialect) {
+	for k, v := range c.Headers(dialect) {
 		req.Header[k] = []string{v}
 	}
 	for k, v := range extra {

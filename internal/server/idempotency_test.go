@@ -53,7 +53,7 @@ func idemCreates(n int) []struct{ dialect, path, body string } {
 
 func (c *client) doKey(dialect, method, path, key, body string) *apitest.Response {
 	c.t.Helper()
-	h := c.headers(dialect)
+	h := c.Headers(dialect)
 	if key != "" {
 		h["Idempotency-Key"] = key
 	}

@@ -20,47 +20,23 @@ func mountAll(mux *http.ServeMux, svc *directory.Service) {
 	server.Mount(mux, svc, server.Options{})
 }
 
-// client speaks every dialect with one credential.
+// client speaks every dialect with one credential: apitest's Speaker,
+// which holds the Entrust token and each dialect's headers, plus the
+// test's own t.
 type client struct {
-	t       *testing.T
-	env     *apitest.Env
-	creds   apitest.Creds
-	entrust string // Entrust admin-API token
+	*apitest.Speaker
+	t     *testing.T
+	env   *apitest.Env
+	creds apitest.Creds
 }
 
 func newClient(t *testing.T, env *apitest.Env, c apitest.Creds) *client {
-	cl := &client{t: t, env: env, creds: c}
-	r := env.Do(apitest.Request{Method: "POST", Path: "/api/web/v1/adminapi/authenticate",
-		Header: map[string]string{"Content-Type": "application/json"},
-		Body:   fmt.Sprintf(`{"applicationId":%q,"sharedSecret":%q}`, c.ClientID, c.Secret)})
-	if r.Status != 200 {
-		t.Fatalf("entrust authenticate: %d %s", r.Status, r.Body)
-	}
-	cl.entrust = r.Map(t)["authToken"].(string)
-	return cl
-}
-
-func (c *client) headers(dialect string) map[string]string {
-	h := map[string]string{"Content-Type": "application/json"}
-	switch dialect {
-	case "truv":
-		h["X-Access-Client-Id"], h["X-Access-Secret"] = c.creds.ClientID, c.creds.Secret
-	case "entrust":
-		h["Authorization"] = "Bearer " + c.entrust
-	case "cl2c":
-		h["tenant"], h["X-API-Key"] = c.creds.Tenant.Name, c.creds.Secret
-	case "ownli":
-		h["partnerId"], h["clientId"], h["clientSecret"] = c.creds.Tenant.Name, c.creds.ClientID, c.creds.Secret
-	case "scim":
-		h["Authorization"] = "Bearer " + c.creds.Secret
-		h["Content-Type"] = "application/scim+json"
-	}
-	return h
+	return &client{Speaker: apitest.NewSpeaker(env, c), t: t, env: env, creds: c}
 }
 
 func (c *client) do(dialect, method, path, body string) (int, map[string]any) {
 	c.t.Helper()
-	r := c.env.Do(apitest.Request{Method: method, Path: path, Header: c.headers(dialect), Body: body})
+	r := c.env.Do(apitest.Request{Method: method, Path: path, Header: c.Headers(dialect), Body: body})
 	var m map[string]any
 	if len(r.Body) > 0 && r.Body[0] == '{' {
 		r.JSON(c.t, &m)

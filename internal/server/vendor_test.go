@@ -71,7 +71,7 @@ func TestViewOfUsersCreatedElsewhere(t *testing.T) {
 			t.Errorf("entrust userId of a Truv user: %v (present %v), want null (Entrust serializes absent values as null)", v, present)
 		}
 		// A CL2C list shows it too, with the same strings.
-		r := env.Do(apitest.Request{Method: "GET", Path: "/v1/cl2c/users", Header: c.headers("cl2c")})
+		r := env.Do(apitest.Request{Method: "GET", Path: "/v1/cl2c/users", Header: c.Headers("cl2c")})
 		if strings.Contains(string(r.Body), `"userName":null`) || strings.Contains(string(r.Body), `"email":null`) {
 			t.Errorf("cl2c list shows null required strings: %s", r.Body)
 		}
@@ -156,7 +156,7 @@ func TestDeepNestingOneAnswer(t *testing.T) {
 			{"scim", "POST", "/scim/v2/Users"},
 			{"scim", "POST", "/scim/v2/Bulk"},
 		} {
-			r := env.Do(apitest.Request{Method: rt.method, Path: rt.path, Header: c.headers(rt.dialect), Body: deep})
+			r := env.Do(apitest.Request{Method: rt.method, Path: rt.path, Header: c.Headers(rt.dialect), Body: deep})
 			if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "deeper than") {
 				t.Errorf("%s %s: %d %.200s, want 400 naming the nesting", rt.method, rt.path, r.Status, r.Body)
 			}
