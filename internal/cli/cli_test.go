@@ -231,6 +231,39 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// served is a `roster serve` a test runs in-process on a free loopback
+// port.
+type served struct {
+	base           string // the announced origin, e.g. http://127.0.0.1:41234
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc // stops it (gracefully)
+	done           chan int           // its exit code, once stopped
+}
+
+// startServe runs `roster serve --listen 127.0.0.1:0` and waits up to 30 s
+// for its banner: addr (listenRE, or httpsRE for TLS) names the origin,
+// and the SCIM curl line ends the banner. It fails the test if the server
+// does not start; cleanup stops it.
+func startServe(t *testing.T, addr *regexp.Regexp) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	s := &served{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	t.Cleanup(cancel)
+	go func() { s.done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, s.stdout, s.stderr) }()
+	for deadline := time.Now().Add(30 * time.Second); s.base == "" && time.Now().Before(deadline); {
+		if m := addr.FindStringSubmatch(s.stdout.String()); m != nil && strings.Contains(s.stdout.String(), "SCIM") {
+			s.base = m[1]
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if s.base == "" {
+		cancel()
+		t.Fatalf("serve did not start:\n%s\n%s", s.stdout.String(), s.stderr.String())
+	}
+	return s
+}
+
 var (
 	listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 	clientRE = regexp.MustCompile(`client_id: (\S+)`)
@@ -242,24 +275,9 @@ var (
 func TestServe(t *testing.T) {
 	dir := tempDB(t)
 	withEnv(t, map[string]string{"ROSTER_DB": "sqlite:" + filepath.Join(dir, "r.db"), "ROSTER_SHUTDOWN_GRACE": "5s"})
-	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, &stdout, &stderr) }()
-
-	var base string
+	srv := startServe(t, listenRE)
+	base, stdout, stderr, cancel, done := srv.base, srv.stdout, srv.stderr, srv.cancel, srv.done
 	deadline := time.Now().Add(30 * time.Second)
-	for base == "" && time.Now().Before(deadline) {
-		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil && strings.Contains(stdout.String(), "SCIM") {
-			base = m[1]
-		} else {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("server did not start:\n%s\n%s", stdout.String(), stderr.String())
-	}
 	out := stdout.String()
 	clientID, sec := clientRE.FindStringSubmatch(out), secretRE.FindStringSubmatch(out)
 	if clientID == nil || sec == nil || !strings.Contains(out, "curl") {
@@ -350,22 +368,8 @@ func TestPostgresCommands(t *testing.T) {
 		t.Fatalf("tenant list: %s", out)
 	}
 
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stdout syncBuffer
-	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, &stdout, io.Discard) }()
-	var base string
-	for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); {
-		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil && strings.Contains(stdout.String(), "SCIM") {
-			base = m[1]
-		} else {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	if base == "" {
-		t.Fatalf("serve on PostgreSQL did not start: %s", stdout.String())
-	}
+	srv := startServe(t, listenRE)
+	base, stdout, cancel, done := srv.base, srv.stdout, srv.cancel, srv.done
 	if strings.Contains(stdout.String(), "First start") {
 		t.Fatal("serve bootstrapped although a tenant exists")
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -122,20 +121,8 @@ func TestCredentialRateLimitFlag(t *testing.T) {
 func TestKeyRotateWhileServing(t *testing.T) {
 	dir := tempDB(t)
 	withEnv(t, map[string]string{"ROSTER_DB": "sqlite:" + filepath.Join(dir, "r.db"), "ROSTER_SHUTDOWN_GRACE": "5s"})
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, &stdout, &stderr) }()
-	var base string
-	for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil && strings.Contains(stdout.String(), "SCIM") {
-			base = m[1]
-		}
-	}
-	if base == "" {
-		t.Fatalf("server did not start: %s", stderr.String())
-	}
+	srv := startServe(t, listenRE)
+	ctx, base, stdout, stderr, cancel, done := t.Context(), srv.base, srv.stdout, srv.stderr, srv.cancel, srv.done
 	id, sec := clientRE.FindStringSubmatch(stdout.String())[1], secretRE.FindStringSubmatch(stdout.String())[1]
 	call := func(method, path, body string) (int, map[string]any) {
 		req, _ := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))

@@ -1,15 +1,12 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/roster-dev/roster/internal/secret"
 	"github.com/roster-dev/roster/internal/testdb"
@@ -31,23 +28,9 @@ func TestServeQuickstart(t *testing.T) {
 				vars["ROSTER_ENCRYPTION_KEY"] = "k1:" + secret.NewKeySpec()
 			}
 			withEnv(t, vars)
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			var stdout syncBuffer
-			done := make(chan int, 1)
-			go func() { done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, &stdout, io.Discard) }()
-			var base string
-			for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); {
-				if m := listenRE.FindStringSubmatch(stdout.String()); m != nil && strings.Contains(stdout.String(), "SCIM") {
-					base = m[1]
-				} else {
-					time.Sleep(20 * time.Millisecond)
-				}
-			}
-			out := stdout.String()
-			if base == "" {
-				t.Fatalf("serve did not start: %s", out)
-			}
+			srv := startServe(t, listenRE)
+			base, cancel, done := srv.base, srv.cancel, srv.done
+			out := srv.stdout.String()
 			clientID, sec := clientRE.FindStringSubmatch(out), secretRE.FindStringSubmatch(out)
 			if clientID == nil || sec == nil {
 				t.Fatalf("no bootstrap credential in:\n%s", out)

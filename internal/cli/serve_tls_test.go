@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -80,22 +79,8 @@ func TestServeTLS(t *testing.T) {
 	t.Run("https", func(t *testing.T) {
 		withEnv(t, map[string]string{"ROSTER_DB": "sqlite:" + filepath.Join(dir, "r.db"), "ROSTER_SHUTDOWN_GRACE": "5s",
 			"ROSTER_TLS_CERT": certFile, "ROSTER_TLS_KEY": keyFile})
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		var stdout, stderr syncBuffer
-		done := make(chan int, 1)
-		go func() { done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, &stdout, &stderr) }()
-		var base string
-		for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); {
-			if m := httpsRE.FindStringSubmatch(stdout.String()); m != nil && strings.Contains(stdout.String(), "SCIM") {
-				base = m[1]
-			} else {
-				time.Sleep(20 * time.Millisecond)
-			}
-		}
-		if base == "" {
-			t.Fatalf("server did not announce https:\n%s\n%s", stdout.String(), stderr.String())
-		}
+		srv := startServe(t, httpsRE)
+		base, stderr, cancel, done := srv.base, srv.stderr, srv.cancel, srv.done
 		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
 		resp, err := client.Get(base + "/healthz")
 		if err != nil {
