@@ -129,9 +129,12 @@ func pathName(p filter.AttrPath) string {
 }
 
 // scope is the multi-valued (or complex) attribute a value filter's
-// names are relative to.
+// names are relative to. oneValue marks a value filter on a multi-valued
+// attribute stored as values: its comparisons name fields of one value,
+// and valuePath wraps the whole filter in one Any.
 type scope struct {
-	tg *filterTarget
+	tg       *filterTarget
+	oneValue bool
 }
 
 func (t translator) expr(e filter.Expr, sc *scope) (directory.Expr, error) {
@@ -221,7 +224,7 @@ func (t translator) compare(p filter.AttrPath, op string, v any, sc *scope) (dir
 		if p.URI != "" || p.Sub != "" {
 			return nil, errf("%q inside %s[...] must be a sub-attribute name", pathName(p), sc.tg.name)
 		}
-		return t.inValue(sc.tg, p.Attr, op, v)
+		return t.inValue(sc.tg, p.Attr, op, v, sc.oneValue)
 	}
 	tg, err := t.resolve(p)
 	if err != nil {
@@ -270,13 +273,13 @@ func (t translator) compare(p filter.AttrPath, op string, v any, sc *scope) (dir
 		// A comparison on a multi-valued attribute "matches if any of the
 		// values of the specified attribute match" (RFC 7644 §3.4.2.2).
 		if v == nil && op == "eq" { // no value has it
-			e, err := t.inValue(tg, sub, "pr", nil)
+			e, err := t.inValue(tg, sub, "pr", nil, false)
 			if err != nil {
 				return nil, err
 			}
 			return not(e), nil
 		}
-		return t.inValue(tg, sub, op, v)
+		return t.inValue(tg, sub, op, v, false)
 	}
 	if p.Sub != "" && !tg.part {
 		return nil, errf("unknown attribute %q: %q has no sub-attributes", pathName(p), tg.name)
@@ -285,8 +288,9 @@ func (t translator) compare(p filter.AttrPath, op string, v any, sc *scope) (dir
 }
 
 // inValue translates `sub op v` on one value of the multi-valued (or
-// complex singular) attribute tg: an Any over the values of its kind.
-func (t translator) inValue(tg *filterTarget, sub, op string, v any) (directory.Expr, error) {
+// complex singular) attribute tg: an Any over the values of its kind, or,
+// with oneValue, the comparison on one value for the caller to wrap.
+func (t translator) inValue(tg *filterTarget, sub, op string, v any, oneValue bool) (directory.Expr, error) {
 	sa := tg.def.sub(sub)
 	if sa == nil {
 		return nil, errf("unknown attribute %q", tg.name+"."+sub)
@@ -312,8 +316,8 @@ func (t translator) inValue(tg *filterTarget, sub, op string, v any) (directory.
 	if err != nil {
 		return nil, err
 	}
-	if c, ok := e.(directory.Const); ok {
-		return c, nil
+	if _, isConst := e.(directory.Const); isConst || oneValue {
+		return e, nil
 	}
 	return directory.Any{Kind: tg.b.kind, X: e}, nil
 }
@@ -345,11 +349,10 @@ func (t translator) valuePath(vp filter.ValuePath) (directory.Expr, error) {
 	// Translate the inner filter over one value, then wrap it once, so
 	// emails[type eq "work" and value co "x"] needs one value to satisfy
 	// both.
-	inner, err := t.expr(vp.Filter, &scope{tg: &filterTarget{def: tg.def, b: &binding{kind: "inner"}, name: tg.name}})
+	inner, err := t.expr(vp.Filter, &scope{tg: tg, oneValue: true})
 	if err != nil {
 		return nil, err
 	}
-	inner = unwrapInner(inner)
 	if c, ok := inner.(directory.Const); ok {
 		if !c {
 			return c, nil
@@ -357,27 +360,6 @@ func (t translator) valuePath(vp filter.ValuePath) (directory.Expr, error) {
 		return directory.Any{Kind: tg.b.kind}, nil
 	}
 	return directory.Any{Kind: tg.b.kind, X: inner}, nil
-}
-
-// unwrapInner removes the Any wrappers inValue put around each comparison
-// of a value filter translated with the placeholder kind "inner".
-func unwrapInner(e directory.Expr) directory.Expr {
-	switch x := e.(type) {
-	case directory.Any:
-		if x.Kind == "inner" {
-			if x.X == nil {
-				return directory.Const(true)
-			}
-			return x.X
-		}
-	case directory.And:
-		return and(unwrapInner(x.L), unwrapInner(x.R))
-	case directory.Or:
-		return or(unwrapInner(x.L), unwrapInner(x.R))
-	case directory.Not:
-		return not(unwrapInner(x.X))
-	}
-	return e
 }
 
 // refCompare translates a comparison on the value of a multi-valued
