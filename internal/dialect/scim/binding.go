@@ -465,7 +465,7 @@ func setAliases(u *directory.User, v any, _ bool, path string) error {
 // (or to SCIM before every attribute had its place: addressType).
 func isOtherExtra(k string) bool {
 	_, scim := scimOwnedExtras[k]
-	return !scim && k != extraFormatted && k != legacyAddressType
+	return !scim && k != legacyAddressType
 }
 
 // legacyAddressType is where the type of the one stored address used to

@@ -168,9 +168,6 @@ func scimName(f directory.Field) string {
 		return a
 	}
 	if key, ok := f.ExtraKey(); ok {
-		if key == extraFormatted {
-			return "name.formatted"
-		}
 		if sf, ok := scimOwnedExtras[key]; ok {
 			return sf
 		}
