@@ -304,7 +304,7 @@ func (h *Handler) runBulkOp(r *http.Request, p directory.Principal, base string,
 	version := func() (int64, error) {
 		return ifMatch(op.Version, func() (int64, error) {
 			if kind == "Users" {
-				return h.userVersion(ctx, p, id)()
+				return httpapi.StoredVersion(ctx, h.svc, p, id)()
 			}
 			return h.groupVersion(ctx, p, id)()
 		})

@@ -143,7 +143,7 @@ func (h *Handler) replaceUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ifv, err := ifMatch(r.Header.Get("If-Match"), h.userVersion(r.Context(), p, id))
+	ifv, err := ifMatch(r.Header.Get("If-Match"), httpapi.StoredVersion(r.Context(), h.svc, p, id))
 	if err != nil {
 		return userErr(err, id)
 	}
@@ -162,16 +162,6 @@ func (h *Handler) replaceUserOp(ctx context.Context, p directory.Principal, id s
 	return h.svc.UpdateUser(ctx, p, id, rules, ifv, func(u *directory.User) error {
 		return applyUser(m, u, false)
 	})
-}
-
-func (h *Handler) userVersion(ctx context.Context, p directory.Principal, id string) func() (int64, error) {
-	return func() (int64, error) {
-		u, err := h.svc.GetUser(ctx, p, id)
-		if err != nil {
-			return 0, err
-		}
-		return u.Version, nil
-	}
 }
 
 // writeUser writes u with its groups.
@@ -201,7 +191,7 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ifv, err := ifMatch(r.Header.Get("If-Match"), h.userVersion(r.Context(), p, id))
+	ifv, err := ifMatch(r.Header.Get("If-Match"), httpapi.StoredVersion(r.Context(), h.svc, p, id))
 	if err != nil {
 		return userErr(err, id)
 	}
@@ -227,7 +217,7 @@ func (h *Handler) patchUserOp(ctx context.Context, p directory.Principal, id str
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	p := principal(r)
-	ifv, err := ifMatch(r.Header.Get("If-Match"), h.userVersion(r.Context(), p, id))
+	ifv, err := ifMatch(r.Header.Get("If-Match"), httpapi.StoredVersion(r.Context(), h.svc, p, id))
 	if err != nil {
 		return userErr(err, id)
 	}
