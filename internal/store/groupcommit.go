@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrClosed is returned by a write made after Close.
@@ -40,6 +41,8 @@ type groupCommitter struct {
 	// commits and committed count successful COMMITs and the writes they
 	// contained (for tests).
 	commits, committed atomic.Int64
+	// observe, when set, is told of each COMMIT (Options.CommitObserver).
+	observe CommitObserver
 }
 
 // writeReq is one caller's write. state makes "the committer starts it" and
@@ -194,9 +197,13 @@ func (g *groupCommitter) commit(batch []*writeReq) {
 		answer(ran, nil)
 		return
 	}
+	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		answer(ran, fmt.Errorf("commit: %w", sqlite.classify(err)))
 		return
+	}
+	if g.observe != nil {
+		g.observe(ok, time.Since(start))
 	}
 	g.commits.Add(1)
 	g.committed.Add(int64(ok))

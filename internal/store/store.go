@@ -18,6 +18,9 @@ import (
 type Options struct {
 	// Keyring encrypts SSNs at rest. Required.
 	Keyring *secret.Keyring
+	// CommitObserver, when set, is told of every committed write
+	// transaction (for metrics); see CommitObserver.
+	CommitObserver CommitObserver
 }
 
 // Store implements directory.Store over SQLite or PostgreSQL. It is safe
@@ -36,6 +39,8 @@ type Store struct {
 	// gc runs writeTx on SQLite (group commit); nil on PostgreSQL, which
 	// merges concurrent commits into one WAL flush by itself.
 	gc *groupCommitter
+	// observe is Options.CommitObserver; nil: none.
+	observe CommitObserver
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -81,6 +86,10 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.kr = o.Keyring
+	s.observe = o.CommitObserver
+	if s.gc != nil {
+		s.gc.observe = o.CommitObserver // before any write reaches it
+	}
 	// The writer is pinged first: on a new SQLite file its connection
 	// creates the file and switches it to WAL before any reader opens it.
 	if err := s.Ping(ctx); err != nil {
@@ -243,8 +252,12 @@ func (s *Store) writeTxOnce(ctx context.Context, fn func(context.Context, *sql.T
 		_ = tx.Rollback() // the error that matters is fn's
 		return err
 	}
+	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", s.d.classify(err))
+	}
+	if s.observe != nil {
+		s.observe(1, time.Since(start))
 	}
 	return nil
 }
