@@ -94,6 +94,11 @@ type opened struct {
 // newer than this binary. keyNote receives a line when a key file is
 // created.
 func open(ctx context.Context, c *config.Config, keyNote io.Writer) (*opened, error) {
+	return openObserved(ctx, c, keyNote, nil)
+}
+
+// openObserved is open with a store.CommitObserver (serve's metrics).
+func openObserved(ctx context.Context, c *config.Config, keyNote io.Writer, commits store.CommitObserver) (*opened, error) {
 	if err := requireDirectories(c); err != nil {
 		return nil, err
 	}
@@ -107,7 +112,7 @@ func open(ctx context.Context, c *config.Config, keyNote io.Writer) (*opened, er
 	if created && keyNote != nil {
 		fmt.Fprintf(keyNote, "Created SSN encryption key file %s (mode 0600). Back it up: without it, stored SSNs cannot be read.\n", keyFile)
 	}
-	st, err := store.Open(ctx, c.DB, store.Options{Keyring: kr})
+	st, err := store.Open(ctx, c.DB, store.Options{Keyring: kr, CommitObserver: commits})
 	if err != nil {
 		return nil, err
 	}

@@ -44,11 +44,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	logger := newLogger(stderr, c.LogLevel)
-	o, err := open(ctx, c, stdout)
+	m, ops, err := newMetrics(c)
+	if err != nil {
+		return err
+	}
+	o, err := openObserved(ctx, c, stdout, ops.ObserveCommit)
 	if err != nil {
 		return err
 	}
 	defer o.Close()
+	if err := ops.AddStore(o.store); err != nil {
+		return err
+	}
 
 	boot, err := o.svc.EnsureBootstrap(ctx, firstStartPolicy)
 	if err != nil {
@@ -69,7 +76,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go purgeTokens(ctx, o.svc, logger)
 	h := server.New(o.svc, server.Options{
 		Logger: logger, MaxBody: c.MaxBody, EntrustTokenTTL: c.EntrustTokenTTL, Ready: o.store.Ping,
-		PublicURL: c.PublicURL, CORSOrigins: c.CORSOrigins,
+		PublicURL: c.PublicURL, CORSOrigins: c.CORSOrigins, Metrics: m,
 	})
 	if err := httpapi.ServeWith(ctx, ln, h, logger, httpapi.ServerOptions{
 		ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,

@@ -266,8 +266,10 @@ func (t *authThrottle) check(ctx context.Context, k throttleKeys) error {
 	switch {
 	case k.addr != "" && c[k.addr] >= int64(t.o.PerAddress):
 		reason = "authentication failures from this address"
+		noteThrottle(ctx, ThrottleAddress)
 	case k.pair != "" && c[k.pair] >= int64(t.o.PerClientAddress):
 		reason = "authentication failures for this client id from this address"
+		noteThrottle(ctx, ThrottleClientAddress)
 	default:
 		return nil
 	}

@@ -216,7 +216,7 @@ func (s *Service) Authenticate(ctx context.Context, clientID, sec string) (Princ
 	}
 	if clientID == "" || sec == "" || len(clientID) > 64 || len(sec) > 256 || strings.ContainsRune(clientID, 0) {
 		secretEqual(secret.Hash(sec), dummyHash)
-		return Principal{}, s.failed(ctx, keys)
+		return Principal{}, s.failed(ctx, keys, AuthBadCredentials)
 	}
 	ci, err := s.store.GetCredential(ctx, clientID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -227,8 +227,11 @@ func (s *Service) Authenticate(ctx context.Context, clientID, sec string) (Princ
 		want = ci.SecretHash
 	}
 	ok := secretEqual(secret.Hash(sec), want)
-	if err != nil || !ok || ci.RevokedAt != nil {
-		return Principal{}, s.failed(ctx, keys)
+	if err != nil || !ok {
+		return Principal{}, s.failed(ctx, keys, AuthBadCredentials)
+	}
+	if ci.RevokedAt != nil {
+		return Principal{}, s.failed(ctx, keys, AuthRevoked)
 	}
 	if err := s.admit(ctx, ci); err != nil {
 		return Principal{}, err
@@ -255,8 +258,10 @@ func boundedID(clientID string) string {
 // failed counts a failed authentication, holds the answer when the client
 // id is failing from everywhere (ThrottleOptions.PerClient), and returns
 // ErrUnauthenticated.
-func (s *Service) failed(ctx context.Context, keys throttleKeys) error {
+func (s *Service) failed(ctx context.Context, keys throttleKeys, reason string) error {
+	noteFailure(ctx, reason)
 	if d := s.throttle.fail(ctx, keys); d > 0 {
+		noteThrottle(ctx, ThrottleClientDelay)
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -274,6 +279,7 @@ func (s *Service) admit(ctx context.Context, ci *CredentialInfo) error {
 		return fmt.Errorf("authenticate: %w", err)
 	}
 	if !ok {
+		noteThrottle(ctx, ThrottleRateLimit)
 		return &RateLimitError{RetryAfter: retry, Reason: "credential over its rate limit"}
 	}
 	return nil
@@ -339,17 +345,20 @@ func (s *Service) AuthenticateToken(ctx context.Context, kind, tok string) (Prin
 		return Principal{}, err
 	}
 	if tok == "" || len(tok) > 512 {
-		return Principal{}, s.failed(ctx, keys)
+		return Principal{}, s.failed(ctx, keys, AuthBadToken)
 	}
 	t, err := s.store.GetToken(ctx, secret.Hash(tok))
 	if errors.Is(err, ErrNotFound) {
-		return Principal{}, s.failed(ctx, keys)
+		return Principal{}, s.failed(ctx, keys, AuthBadToken)
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("authenticate token: %w", err)
 	}
-	if t.Kind != kind || !s.Now().Before(t.ExpiresAt) {
-		return Principal{}, s.failed(ctx, keys)
+	if t.Kind != kind {
+		return Principal{}, s.failed(ctx, keys, AuthBadToken)
+	}
+	if !s.Now().Before(t.ExpiresAt) {
+		return Principal{}, s.failed(ctx, keys, AuthExpiredToken)
 	}
 	ci, err := s.store.GetCredential(ctx, t.ClientID)
 	if errors.Is(err, ErrNotFound) {
@@ -359,7 +368,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, kind, tok string) (Prin
 		return Principal{}, fmt.Errorf("authenticate token: %w", err)
 	}
 	if ci.RevokedAt != nil {
-		return Principal{}, s.failed(ctx, keys)
+		return Principal{}, s.failed(ctx, keys, AuthRevoked)
 	}
 	if err := s.admit(ctx, ci); err != nil {
 		return Principal{}, err

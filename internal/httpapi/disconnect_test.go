@@ -69,8 +69,8 @@ func TestClientClosedIsNot5xx(t *testing.T) {
 			break
 		}
 	}
-	if !strings.Contains(string(exposition), `roster_http_requests_total{dialect="test",method="POST",code="499"} 1`) ||
-		strings.Contains(string(exposition), `code="500"`) {
+	if !strings.Contains(string(exposition), `roster_http_requests_total{dialect="test",route="/x",status_class="4xx"} 1`) ||
+		strings.Contains(string(exposition), `status_class="5xx"`) {
 		t.Errorf("metrics: want one 499 and no 500:\n%s", exposition)
 	}
 	log := logs.String()

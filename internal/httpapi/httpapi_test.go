@@ -178,9 +178,10 @@ func TestAdaptRendersErrorsAndPanics(t *testing.T) {
 	_, _ = b.ReadFrom(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		`roster_http_requests_total{dialect="test",method="GET",code="409"} 1`,
-		`roster_http_requests_total{dialect="test",method="GET",code="500"} 1`,
-		`roster_http_request_duration_seconds_count{dialect="test"} 3`,
+		`roster_http_requests_total{dialect="test",route="/x",status_class="2xx"} 1`,
+		`roster_http_requests_total{dialect="test",route="/x",status_class="4xx"} 1`,
+		`roster_http_requests_total{dialect="test",route="/x",status_class="5xx"} 1`,
+		`roster_http_request_duration_seconds_count{dialect="test",route="/x"} 3`,
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("metrics lack %q:\n%s", want, b.String())

@@ -72,8 +72,11 @@ func MiddlewareWith(h http.Handler, o MiddlewareOptions) http.Handler {
 			id = newRequestID()
 		}
 		info := &Info{RequestID: id}
-		// The core reads the request id too, for the audit log.
-		r = r.WithContext(directory.WithRequestID(context.WithValue(r.Context(), infoKey, info), id))
+		// The core reads the request id too, for the audit log, and
+		// notes why an authentication failed, for the metrics.
+		note := &directory.AuthNote{}
+		r = r.WithContext(directory.WithAuthNote(directory.WithRequestID(context.WithValue(r.Context(), infoKey, info), id), note))
+		preflight := false
 		w.Header().Set("X-Request-Id", id)
 		setSecurityHeaders(w.Header(), r)
 		rw := &recorder{ResponseWriter: w}
@@ -94,7 +97,14 @@ func MiddlewareWith(h http.Handler, o MiddlewareOptions) http.Handler {
 			status := recordedStatus(r, rw)
 			logAccess(logger, r, status, rw.bytes, info, d)
 			if metrics != nil {
-				metrics.observe(info.Dialect, r.Method, status, d)
+				// ServeMux set r.Pattern on the request it routed (r is
+				// that request, trimmed or not): a registered pattern,
+				// never the raw path, so the label set stays bounded.
+				route := r.Pattern
+				if preflight {
+					route = routePreflight
+				}
+				metrics.observe(info.Dialect, route, status, d, note, info.Err)
 			}
 		}()
 		if clean := cleanPath(r.URL.Path); clean != r.URL.Path && r.URL.RawPath == "" {
@@ -108,6 +118,7 @@ func MiddlewareWith(h http.Handler, o MiddlewareOptions) http.Handler {
 			r = trimTrailingSlash(rt, r)
 		}
 		if cors.handle(rw, r) {
+			preflight = true
 			return // a preflight, answered
 		}
 		// ReadBody turns an over-limit body into the dialect's 413; the
