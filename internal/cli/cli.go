@@ -48,6 +48,7 @@ var commands = []command{
 	{"key status", "[--json]", "count the SSNs sealed under each encryption key", keyStatus},
 	{"bench", "[--workload create|get|list|search|mixed] [--dialect D] [--conns N] [--duration D] [--users N] [--db URL | --url URL] [--json]", "load-test Roster beside its floor (same HTTP stack, no store), interleaved", benchCmd},
 	{"version", "", "print the version, commit and Go version", versionCmd},
+	{"config print", "[--config FILE] [--db URL] [--listen ADDR] [--tls-cert FILE --tls-key FILE]", "print the effective configuration as TOML, secrets redacted", configPrint},
 }
 
 // groups describes the first words that stand for several commands.
@@ -56,12 +57,15 @@ var groups = map[string]string{
 	"credential": "manage API credentials",
 	"user":       "import and export users",
 	"key":        "rotate the SSN encryption key",
+	"config":     "show the configuration",
 }
 
 const globalNote = `Every command that opens the database takes --db (env ROSTER_DB): sqlite:PATH
 (default sqlite:roster.db) or a postgres:// URL. Only serve and migrate create
 an SQLite database, and neither creates a missing directory. See README.md for
 the other ROSTER_* settings, and "roster COMMAND --help" for a command's flags.
+Every such command also takes --config FILE (env ROSTER_CONFIG), a TOML file of
+the same settings; flags override the environment, which overrides the file.
 `
 
 // exitUsage is the exit code for a command line that does not parse.

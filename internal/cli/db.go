@@ -14,20 +14,11 @@ import (
 	"github.com/roster-dev/roster/internal/store"
 )
 
-// loadConfig reads the environment and lets --db (and --listen, when the
-// command has it) override it.
+// loadConfig reads the configuration (see loadConfigSources) and lets
+// --db (and --listen, when the command has it) override it.
 func loadConfig(fs *flag.FlagSet, withListen bool) (*config.Config, func() error) {
-	c, envErr := config.FromEnv(env)
-	fs.StringVar(&c.DB, "db", c.DB, "database `URL`: sqlite:PATH or postgres://... (env ROSTER_DB)")
-	if withListen {
-		fs.StringVar(&c.Listen, "listen", c.Listen, "listen for HTTP on `ADDR`, host:port (env ROSTER_LISTEN)")
-	}
-	return &c, func() error {
-		if envErr != nil {
-			return envErr
-		}
-		return c.Validate()
-	}
+	c, _, check := loadConfigSources(fs, withListen)
+	return c, check
 }
 
 // setup is what every database command does first: parse its flags, check
