@@ -18,7 +18,8 @@ func newMetrics(c *config.Config) (*httpapi.Metrics, *metrics.Ops, error) {
 	}
 	ops, err := metrics.Register(m.Registry(), metrics.Options{
 		Version: version(), Revision: commit, Backend: backend,
-		// WebhookStats: wired to the webhook dispatcher where it runs.
+		// The webhook dispatcher, which needs the open store, adds its
+		// stats with ops.AddWebhookStats once it runs.
 	})
 	if err != nil {
 		return nil, nil, err

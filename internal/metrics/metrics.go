@@ -102,8 +102,11 @@ func Register(reg prometheus.Registerer, o Options) (*Ops, error) {
 	if o.WebhookStats != nil {
 		cs = append(cs, newWebhookCollector(o.WebhookStats))
 	}
-	for _, c := range cs {
+	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				reg.Unregister(done) // all or nothing
+			}
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
@@ -127,6 +130,16 @@ func (o *Ops) AddStore(s Store) error {
 	}
 	if err := o.reg.Register(newUserCollector(s.CountUsersByTenant, o.userTTL, time.Now)); err != nil {
 		return fmt.Errorf("register user metrics: %w", err)
+	}
+	return nil
+}
+
+// AddWebhookStats installs the webhook collector reading stats, for a
+// dispatcher that starts after Register (it needs the open store); the
+// same as Options.WebhookStats. Install it once.
+func (o *Ops) AddWebhookStats(stats func(ctx context.Context) (byOutcome map[string]uint64, queueDepth int64, err error)) error {
+	if err := o.reg.Register(newWebhookCollector(stats)); err != nil {
+		return fmt.Errorf("register webhook metrics: %w", err)
 	}
 	return nil
 }

@@ -179,4 +179,19 @@ roster_store_commit_writes_count 2
 	if _, err := Register(reg, Options{}); err == nil {
 		t.Error("second Register on one registry: no error")
 	}
+	if n, err := testutil.GatherAndCount(reg, "roster_build_info"); err != nil || n != 1 {
+		t.Errorf("after a failed Register: %d build_info series (%v), want the first only", n, err)
+	}
+	stats := func(context.Context) (map[string]uint64, int64, error) {
+		return map[string]uint64{"delivered": 2}, 0, nil
+	}
+	if err := ops.AddWebhookStats(stats); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "roster_webhook_deliveries_total", "roster_webhook_queue_depth"); err != nil || n != 2 {
+		t.Errorf("after AddWebhookStats: %d series, %v", n, err)
+	}
+	if err := ops.AddWebhookStats(stats); err == nil {
+		t.Error("second AddWebhookStats: no error")
+	}
 }
