@@ -16,6 +16,7 @@ import (
 	"github.com/roster-dev/roster/internal/dialect/truv"
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/httpapi"
+	"github.com/roster-dev/roster/internal/openapi"
 )
 
 // Options configure the handler.
@@ -65,6 +66,8 @@ func New(svc *directory.Service, o Options) http.Handler {
 		_ = httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", o.Metrics)
+	// The OpenAPI documents and the /docs page rendered from them.
+	openapi.Register(mux, openapi.Default())
 	// Anything no dialect claims: a JSON 404 rather than the mux's text.
 	// (Every dialect claims its own prefix, Truv's /v1/ among them, and
 	// answers unknown paths there in its own format.)

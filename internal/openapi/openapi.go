@@ -1,0 +1,89 @@
+package openapi
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// sources are the documents as written: YAML, for comments and
+// readability; served as JSON.
+//
+//go:embed docs/*.yaml
+var sources embed.FS
+
+// Names lists the documents in the order /openapi/ and /docs show them.
+var Names = []string{"truv", "admin"}
+
+// Document is one loaded OpenAPI document.
+type Document struct {
+	Name string
+	Doc  *openapi3.T
+	JSON []byte // what GET /openapi/{name}.json serves
+}
+
+// Set is every document, loaded and validated.
+type Set struct {
+	Docs   []*Document
+	byName map[string]*Document
+}
+
+// Get returns the document called name, or nil.
+func (s *Set) Get(name string) *Document { return s.byName[name] }
+
+// Load parses and validates every embedded document. The documents are
+// part of the binary, so an error here is a programming error that the
+// package's tests catch; it is returned, not hidden, so they can say which.
+func Load() (*Set, error) {
+	s := &Set{byName: map[string]*Document{}}
+	for _, name := range Names {
+		d, err := loadOne(name)
+		if err != nil {
+			return nil, err
+		}
+		s.Docs = append(s.Docs, d)
+		s.byName[name] = d
+	}
+	return s, nil
+}
+
+func loadOne(name string) (*Document, error) {
+	src, err := sources.ReadFile("docs/" + name + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("read openapi document %s: %w", name, err)
+	}
+	// No external references: every document is self-contained, and the
+	// loader must never read a file or URL a document names.
+	loader := openapi3.NewLoader()
+	loader.IsExternalRefsAllowed = false
+	doc, err := loader.LoadFromData(src)
+	if err != nil {
+		return nil, fmt.Errorf("load openapi document %s: %w", name, err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("validate openapi document %s: %w", name, err)
+	}
+	if !doc.IsOpenAPI31OrLater() {
+		return nil, fmt.Errorf("openapi document %s: version %q, want 3.1", name, doc.OpenAPI)
+	}
+	js, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode openapi document %s: %w", name, err)
+	}
+	return &Document{Name: name, Doc: doc, JSON: append(js, '\n')}, nil
+}
+
+// Default returns the embedded documents, loaded once. It panics if they
+// do not load, as regexp.MustCompile does for a constant pattern: they are
+// constants of the binary, and TestDocumentsLoad fails first.
+var Default = sync.OnceValue(func() *Set {
+	s, err := Load()
+	if err != nil {
+		panic(err)
+	}
+	return s
+})
