@@ -279,6 +279,8 @@ func TestOpenAPIContract(t *testing.T) {
 var scenarios = map[string]func(c *contract, setDown func(bool)){
 	"admin": adminScenario,
 	"truv":  truvScenario,
+	"cl2c":  cl2cScenario,
+	"ownli": ownliScenario,
 }
 
 func adminScenario(c *contract, setDown func(bool)) {
