@@ -45,6 +45,8 @@ func TestValidatorRejectsWrongResponses(t *testing.T) {
 		{"the right answer", 200, good, true},
 		{"wrong type", 200, strings.Replace(good, `"first_name":"J"`, `"first_name":7`, 1), false},
 		{"missing required field", 200, strings.Replace(good, `"ssn":null`, `"extra":null`, 1), false},
+		{"null where the type has none", 200, strings.Replace(good, `"first_name":"J"`, `"first_name":null`, 1), false},
+		{"a number in a string-or-null", 200, strings.Replace(good, `"ssn":null`, `"ssn":222233333`, 1), false},
 		{"id not 32 hex", 200, strings.Replace(good, "0190a1b2c3d47e5f8a9b0c1d2e3f4a5b", "0190a1b2-c3d4", 1), false},
 		{"an error body in place of the user", 200, `{"detail":"Not Found."}`, false},
 		{"404 in the user's shape", 404, good, false},

@@ -115,6 +115,10 @@ func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) err
 		if h.Get(s.Name) == "" {
 			return fmt.Errorf("header %s missing", s.Name)
 		}
+	case s.Type == "apiKey" && s.In == "cookie":
+		if _, err := in.RequestValidationInput.Request.Cookie(s.Name); err != nil {
+			return fmt.Errorf("cookie %s missing", s.Name)
+		}
 	case s.Type == "http" && strings.EqualFold(s.Scheme, "bearer"):
 		if a := h.Get("Authorization"); len(a) < 7 || !strings.EqualFold(a[:7], "bearer ") {
 			return errors.New("bearer Authorization missing")
@@ -277,10 +281,11 @@ func TestOpenAPIContract(t *testing.T) {
 
 // scenarios hold each document's steps; setDown makes /readyz fail.
 var scenarios = map[string]func(c *contract, setDown func(bool)){
-	"admin": adminScenario,
-	"truv":  truvScenario,
-	"cl2c":  cl2cScenario,
-	"ownli": ownliScenario,
+	"admin":   adminScenario,
+	"truv":    truvScenario,
+	"entrust": entrustScenario,
+	"cl2c":    cl2cScenario,
+	"ownli":   ownliScenario,
 }
 
 func adminScenario(c *contract, setDown func(bool)) {

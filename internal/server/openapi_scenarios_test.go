@@ -133,3 +133,90 @@ func ownliScenario(c *contract, _ func(bool)) {
 		{name: "delete again", method: "DELETE", path: "/api/users/{user}", want: 404},
 	})
 }
+
+func entrustScenario(c *contract, _ func(bool)) {
+	c.auth = func(h http.Header) { h.Set("Authorization", "Bearer "+c.vars["token"]) }
+	const vendorExample = `{"firstName":"john","lastName":"smith","email":"johnsmith@organization.com","userId":"john",
+		"mobile":"+16138561234","phone":"+161385699876","locale":"","state":"ACTIVE","externalId":null,"externalSource":null,
+		"userAttributeValues":[],"userAliases":[{"value":"johnny","type":"CUSTOM"}]}`
+	c.run([]step{
+		{name: "authenticate", method: "POST", path: "/api/web/v1/adminapi/authenticate", noAuth: true, want: 200, save: saveKey("authToken", "token"),
+			body: `{"applicationId":"{client}","sharedSecret":"{secret}","enableWebSession":true}`},
+		{name: "authenticate missing secret", method: "POST", path: "/api/web/v1/adminapi/authenticate", noAuth: true,
+			body: `{"applicationId":"{client}"}`, want: 400, invalid: true},
+		{name: "authenticate wrong secret", method: "POST", path: "/api/web/v1/adminapi/authenticate", noAuth: true,
+			body: `{"applicationId":"{client}","sharedSecret":"rsk_nope"}`, want: 401},
+		{name: "create vendor example", method: "POST", path: "/api/web/v3/users", body: vendorExample, want: 200, save: saveKey("id", "user")},
+		{name: "create second", method: "POST", path: "/api/web/v3/users", want: 200, save: saveKey("id", "user2"),
+			body: `{"userId":"ann","firstName":"Ann","lastName":"Lee","email":"ann@organization.com","externalId":"ext-ann","locale":"FR",
+				"userAttributeValues":[{"userAttributeId":"dept","value":"ops"}],"userExtraAttributes":[{"name":"badge","type":"OTP_EMAIL","value":"7"}],"preferredOtpDelivery":"EMAIL",
+				"preferredOtpDeliveryContactAttributes":{"OTP_EMAIL":"ann@organization.com"}}`},
+		{name: "create with app-id,secret", method: "POST", path: "/api/web/v3/users", header: map[string]string{"Authorization": "{client},{secret}"}, want: 200,
+			body: `{"userId":"bob","firstName":"Bob","lastName":"Ray","email":"bob@organization.com"}`},
+		{name: "create missing userId", method: "POST", path: "/api/web/v3/users", body: `{"firstName":"x","lastName":"y","email":"x@y.example"}`, want: 400},
+		{name: "create wrong type", method: "POST", path: "/api/web/v3/users", body: `{"userId":5}`, want: 400, invalid: true},
+		{name: "create bad state", method: "POST", path: "/api/web/v3/users", body: `{"userId":"s","firstName":"x","lastName":"y","email":"s@y.example","state":"active"}`, want: 400, invalid: true},
+		{name: "create duplicate alias", method: "POST", path: "/api/web/v3/users", want: 409,
+			body: `{"userId":"JOHNNY","firstName":"x","lastName":"y","email":"j2@organization.com"}`},
+		{name: "create no credential", method: "POST", path: "/api/web/v3/users", noAuth: true, body: vendorExample, want: 401, invalid: true},
+		{name: "create expired token", method: "POST", path: "/api/web/v3/users", header: map[string]string{"Authorization": "Bearer nope"}, body: vendorExample, want: 401},
+		{name: "create text/plain", method: "POST", path: "/api/web/v3/users", body: `x`, header: map[string]string{"Content-Type": "text/plain"}, want: 415, invalid: true},
+		{name: "create too large", method: "POST", path: "/api/web/v3/users", want: 413,
+			body: `{"userId":"big","firstName":"x","lastName":"y","email":"b@y.example","pad":"` + strings.Repeat("x", 70<<10) + `"}`},
+		{name: "create idempotent", method: "POST", path: "/api/web/v3/users", header: map[string]string{"Idempotency-Key": "e1"}, want: 200,
+			body: `{"userId":"idem1","firstName":"x","lastName":"y","email":"idem1@y.example"}`},
+		{name: "create idempotent other body", method: "POST", path: "/api/web/v3/users", header: map[string]string{"Idempotency-Key": "e1"}, want: 422,
+			body: `{"userId":"idem2","firstName":"x","lastName":"y","email":"idem2@y.example"}`},
+		{name: "get", method: "GET", path: "/api/web/v3/users/{user}", want: 200},
+		{name: "get by cookie", method: "GET", path: "/api/web/v3/users/{user}", noAuth: true, header: map[string]string{"Cookie": "INTELLITRUST_SESSION_ID={token}"}, want: 200},
+		{name: "get not modified", method: "GET", path: "/api/web/v3/users/{user}", header: map[string]string{"If-None-Match": "*"}, want: 304},
+		{name: "get unknown", method: "GET", path: "/api/web/v3/users/" + unknownUUID, want: 404},
+		{name: "get no credential", method: "GET", path: "/api/web/v3/users/{user}", noAuth: true, want: 401, invalid: true},
+		{name: "update", method: "PUT", path: "/api/web/v3/users/{user}", body: `{"firstName":"Johnny","externalId":""}`, want: 200},
+		{name: "update clear required", method: "PUT", path: "/api/web/v3/users/{user}", body: `{"firstName":""}`, want: 400},
+		{name: "update taken userId", method: "PUT", path: "/api/web/v3/users/{user2}", body: `{"userId":"john"}`, want: 409},
+		{name: "update stale If-Match", method: "PUT", path: "/api/web/v3/users/{user}", body: `{}`, header: map[string]string{"If-Match": `W/"1"`}, want: 412},
+		{name: "update unknown", method: "PUT", path: "/api/web/v3/users/" + unknownUUID, body: `{}`, want: 404},
+		{name: "by userid", method: "POST", path: "/api/web/v3/users/userid", body: `{"userId":"Johnny"}`, want: 200},
+		{name: "by userid unknown", method: "POST", path: "/api/web/v3/users/userid", body: `{"userId":"nobody"}`, want: 404},
+		{name: "by userid missing", method: "POST", path: "/api/web/v3/users/userid", body: `{}`, want: 400, invalid: true},
+		{name: "by externalid", method: "POST", path: "/api/web/v3/users/externalid", body: `{"userId":"ext-ann"}`, want: 200},
+		{name: "by externalid unknown", method: "POST", path: "/api/web/v3/users/externalid", body: `{"userId":"ext-none"}`, want: 404},
+		{name: "paged", method: "POST", path: "/api/web/v4/userspaged", want: 200, save: saveCursor,
+			body: `{"limit":2,"searchByAttributes":[{"name":"state","operator":"EQUALS","value":"ACTIVE"}],"orderByAttribute":{"name":"userId","ascending":true},"attributes":["userAliases","groups"]}`},
+		{name: "paged next", method: "POST", path: "/api/web/v4/userspaged", body: `{"limit":2,"cursor":"{cursor}"}`, want: 200},
+		{name: "paged bad limit", method: "POST", path: "/api/web/v4/userspaged", body: `{"limit":500}`, want: 400, invalid: true},
+		{name: "paged unsupported attribute", method: "POST", path: "/api/web/v4/userspaged", body: `{"searchByAttributes":[{"name":"roleId","operator":"EQUALS","value":"x"}]}`, want: 400, invalid: true},
+		{name: "paged bad cursor", method: "POST", path: "/api/web/v4/userspaged", body: `{"cursor":"garbage"}`, want: 400},
+		{name: "state", method: "PUT", path: "/api/web/v1/users/{user}/state", body: `{"state":"INACTIVE"}`, want: 200},
+		{name: "state invalid", method: "PUT", path: "/api/web/v1/users/{user}/state", body: `{"state":"GONE"}`, want: 400, invalid: true},
+		{name: "state unknown user", method: "PUT", path: "/api/web/v1/users/" + unknownUUID + "/state", body: `{"state":"ACTIVE"}`, want: 404},
+		{name: "unlock", method: "PUT", path: "/api/web/v1/users/{user}/unlock", want: 200},
+		{name: "unlock stale If-Match", method: "PUT", path: "/api/web/v1/users/{user}/unlock", header: map[string]string{"If-Match": `W/"1"`}, want: 412},
+		{name: "unlock unknown user", method: "PUT", path: "/api/web/v1/users/" + unknownUUID + "/unlock", want: 404},
+		{name: "bulk create", method: "POST", path: "/api/web/v3/users/multiple", want: 200,
+			body: `{"users":[{"userId":"m1","firstName":"M","lastName":"One","email":"m1@organization.com"},{"userId":"john","firstName":"M","lastName":"Dup","email":"m2@organization.com"}]}`},
+		{name: "bulk create no users", method: "POST", path: "/api/web/v3/users/multiple", body: `{}`, want: 400, invalid: true},
+		{name: "bulk create If-Match", method: "POST", path: "/api/web/v3/users/multiple", header: map[string]string{"If-Match": "*"}, body: `{"users":[]}`, want: 412},
+		{name: "bulk update", method: "PUT", path: "/api/web/v3/users/multiple", want: 200,
+			body: `{"users":[{"id":"m1","idType":"USERID","parms":{"lastName":"Uno"}},{"id":"` + unknownUUID + `","parms":{"lastName":"x"}}]}`},
+		{name: "bulk update not a list", method: "PUT", path: "/api/web/v3/users/multiple", body: `{"users":{}}`, want: 400, invalid: true},
+		{name: "bulk delete", method: "DELETE", path: "/api/web/v3/users/multiple", want: 200,
+			body: `{"users":[{"id":"m1","idType":"USERID"},{"id":"nobody","idType":"USERID"}],"stopOnError":true}`},
+		{name: "bulk delete no credential", method: "DELETE", path: "/api/web/v3/users/multiple", noAuth: true, body: `{"users":[]}`, want: 401, invalid: true},
+		{name: "delete stale If-Match", method: "DELETE", path: "/api/web/v3/users/{user}", header: map[string]string{"If-Match": `W/"1"`}, want: 412},
+		{name: "delete", method: "DELETE", path: "/api/web/v3/users/{user}", want: 200},
+		{name: "delete again", method: "DELETE", path: "/api/web/v3/users/{user}", want: 404},
+	})
+}
+
+// saveCursor keeps paging.nextCursor of a userspaged answer.
+func saveCursor(t *testing.T, m map[string]any, v map[string]string) {
+	t.Helper()
+	p, _ := m["paging"].(map[string]any)
+	s, ok := p["nextCursor"].(string)
+	if !ok {
+		t.Fatalf("no paging.nextCursor in %v", m)
+	}
+	v["cursor"] = s
+}
