@@ -17,7 +17,7 @@ import (
 var sources embed.FS
 
 // Names lists the documents in the order /openapi/ and /docs show them.
-var Names = []string{"truv", "entrust", "cl2c", "ownli", "admin"}
+var Names = []string{"truv", "entrust", "cl2c", "ownli", "scim", "admin"}
 
 // Document is one loaded OpenAPI document.
 type Document struct {

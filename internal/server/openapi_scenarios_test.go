@@ -220,3 +220,110 @@ func saveCursor(t *testing.T, m map[string]any, v map[string]string) {
 	}
 	v["cursor"] = s
 }
+
+func scimScenario(c *contract, _ func(bool)) {
+	c.auth = func(h http.Header) { h.Set("Authorization", "Bearer "+c.vars["secret"]) }
+	scim := map[string]string{"Content-Type": "application/scim+json"}
+	with := func(kv ...string) map[string]string {
+		h := map[string]string{"Content-Type": "application/scim+json"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			h[kv[i]] = kv[i+1]
+		}
+		return h
+	}
+	const user = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+		"userName":"ann@scim.example","externalId":"okta-1","name":{"givenName":"Ann","familyName":"Lee"},"title":"Engineer","active":true,
+		"emails":[{"value":"ann@scim.example","type":"work","primary":true}],"phoneNumbers":[{"value":"+1 (555) 555-0100","type":"work"}],
+		"addresses":[{"streetAddress":"1 Main St","locality":"Springfield","region":"IL","postalCode":"62701","country":"US","type":"work","primary":true}],
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"701984","department":"Tour Operations"},
+		"urn:ietf:params:scim:schemas:extension:roster:2.0:User":{"ssn":"123-45-6789","aliases":[{"value":"annl","type":"CUSTOM"}]}}`
+	c.run([]step{
+		{name: "service provider config", method: "GET", path: "/scim/v2/ServiceProviderConfig", noAuth: true, want: 200},
+		{name: "resource types", method: "GET", path: "/scim/v2/ResourceTypes", noAuth: true, want: 200},
+		{name: "resource type", method: "GET", path: "/scim/v2/ResourceTypes/User", noAuth: true, want: 200},
+		{name: "resource type unknown", method: "GET", path: "/scim/v2/ResourceTypes/Device", noAuth: true, want: 404},
+		{name: "schemas", method: "GET", path: "/scim/v2/Schemas", noAuth: true, want: 200},
+		{name: "schema", method: "GET", path: "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", noAuth: true, want: 200},
+		{name: "schema unknown", method: "GET", path: "/scim/v2/Schemas/urn:example:nope", noAuth: true, want: 404},
+		{name: "me", method: "GET", path: "/scim/v2/Me", noAuth: true, want: 501},
+
+		{name: "create user", method: "POST", path: "/scim/v2/Users", header: scim, body: user, want: 201, save: saveKey("id", "user")},
+		{name: "create user as application/json", method: "POST", path: "/scim/v2/Users", want: 201, save: saveKey("id", "user2"),
+			body: `{"userName":"bob@scim.example","name":{"givenName":"Bob"},"emails":[{"value":"bob@scim.example","primary":"True"}],"active":"true"}`},
+		{name: "create user duplicate", method: "POST", path: "/scim/v2/Users", header: scim, body: `{"userName":"ANN@scim.example"}`, want: 409},
+		{name: "create user without userName", method: "POST", path: "/scim/v2/Users", header: scim, body: `{"name":{"givenName":"x"}}`, want: 400, invalid: true},
+		{name: "create user wrong type", method: "POST", path: "/scim/v2/Users", header: scim, body: `{"userName":"w@scim.example","emails":{"value":"w@scim.example"}}`, want: 400, invalid: true},
+		{name: "create user malformed", method: "POST", path: "/scim/v2/Users", header: scim, body: `{"userName":`, want: 400, invalid: true},
+		{name: "create user text/plain", method: "POST", path: "/scim/v2/Users", header: map[string]string{"Content-Type": "text/plain"}, body: `x`, want: 415, invalid: true},
+		{name: "create user too large", method: "POST", path: "/scim/v2/Users", header: scim, want: 413,
+			body: `{"userName":"big@scim.example","title":"` + strings.Repeat("x", 300<<10) + `"}`},
+		{name: "create user no credential", method: "POST", path: "/scim/v2/Users", header: scim, noAuth: true, body: `{"userName":"n@scim.example"}`, want: 401, invalid: true},
+		{name: "create user wrong credential", method: "POST", path: "/scim/v2/Users", header: with("Authorization", "Bearer rsk_nope"), body: `{"userName":"n@scim.example"}`, want: 401},
+		{name: "create user idempotent", method: "POST", path: "/scim/v2/Users", header: with("Idempotency-Key", "s1"), body: `{"userName":"i1@scim.example"}`, want: 201},
+		{name: "create user idempotent other body", method: "POST", path: "/scim/v2/Users", header: with("Idempotency-Key", "s1"), body: `{"userName":"i2@scim.example"}`, want: 422},
+
+		{name: "list users", method: "GET", path: "/scim/v2/Users?filter=userName%20eq%20%22ann%40scim.example%22&startIndex=1&count=10&sortBy=userName", want: 200},
+		{name: "list users projected", method: "GET", path: "/scim/v2/Users?attributes=userName,emails&count=1", want: 200},
+		{name: "list users bad filter", method: "GET", path: "/scim/v2/Users?filter=userName%20eq", want: 400},
+		{name: "list users no credential", method: "GET", path: "/scim/v2/Users", noAuth: true, want: 401, invalid: true},
+		{name: "search users", method: "POST", path: "/scim/v2/Users/.search", header: scim, want: 200,
+			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"emails co \"scim.example\"","excludedAttributes":["groups"],"count":5}`},
+		{name: "search users bad filter", method: "POST", path: "/scim/v2/Users/.search", header: scim, body: `{"filter":"nope nope"}`, want: 400},
+		{name: "search users no credential", method: "POST", path: "/scim/v2/Users/.search", header: scim, noAuth: true, body: `{}`, want: 401, invalid: true},
+		{name: "get user", method: "GET", path: "/scim/v2/Users/{user}", want: 200},
+		{name: "get user not modified", method: "GET", path: "/scim/v2/Users/{user}", header: map[string]string{"If-None-Match": "*"}, want: 304},
+		{name: "get user unknown", method: "GET", path: "/scim/v2/Users/" + unknownUUID, want: 404},
+		{name: "replace user", method: "PUT", path: "/scim/v2/Users/{user}", header: scim, body: user, want: 200},
+		{name: "replace user stale", method: "PUT", path: "/scim/v2/Users/{user}", header: with("If-Match", `W/"1"`), body: user, want: 412},
+		{name: "replace user without userName", method: "PUT", path: "/scim/v2/Users/{user}", header: scim, body: `{"title":"x"}`, want: 400, invalid: true},
+		{name: "replace user unknown", method: "PUT", path: "/scim/v2/Users/" + unknownUUID, header: scim, body: `{"userName":"u@scim.example"}`, want: 404},
+		{name: "replace user taken userName", method: "PUT", path: "/scim/v2/Users/{user2}", header: scim, body: `{"userName":"ann@scim.example"}`, want: 409},
+		{name: "patch user", method: "PATCH", path: "/scim/v2/Users/{user}", header: scim, want: 200,
+			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":false},{"op":"add","path":"emails[type eq \"home\"].value","value":"ann@home.example"}]}`},
+		{name: "patch user invalid path", method: "PATCH", path: "/scim/v2/Users/{user}", header: scim, body: `{"Operations":[{"op":"replace","path":"nope[","value":1}]}`, want: 400},
+		{name: "patch user bad op", method: "PATCH", path: "/scim/v2/Users/{user}", header: scim, body: `{"Operations":[{"op":"move","path":"title"}]}`, want: 400, invalid: true},
+		{name: "patch user stale", method: "PATCH", path: "/scim/v2/Users/{user}", header: with("If-Match", `W/"1"`), body: `{"Operations":[{"op":"replace","path":"title","value":"x"}]}`, want: 412},
+		{name: "patch user unknown", method: "PATCH", path: "/scim/v2/Users/" + unknownUUID, header: scim, body: `{"Operations":[{"op":"replace","path":"title","value":"x"}]}`, want: 404},
+
+		{name: "create group", method: "POST", path: "/scim/v2/Groups", header: scim, want: 201, save: saveKey("id", "group"),
+			body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Engineering","externalId":"8aa1","members":[{"value":"{user}"}]}`},
+		{name: "create group second", method: "POST", path: "/scim/v2/Groups", header: scim, body: `{"displayName":"Sales"}`, want: 201, save: saveKey("id", "group2")},
+		{name: "create group duplicate", method: "POST", path: "/scim/v2/Groups", header: scim, body: `{"displayName":"engineering"}`, want: 409},
+		{name: "create group without name", method: "POST", path: "/scim/v2/Groups", header: scim, body: `{"members":[]}`, want: 400, invalid: true},
+		{name: "create group foreign member", method: "POST", path: "/scim/v2/Groups", header: scim, body: `{"displayName":"X","members":[{"value":"` + unknownUUID + `"}]}`, want: 400},
+		{name: "list groups", method: "GET", path: "/scim/v2/Groups?filter=displayName%20eq%20%22Engineering%22", want: 200},
+		{name: "list groups bad filter", method: "GET", path: "/scim/v2/Groups?filter=(", want: 400},
+		{name: "search groups", method: "POST", path: "/scim/v2/Groups/.search", header: scim, body: `{"excludedAttributes":["members"]}`, want: 200},
+		{name: "search groups bad count", method: "POST", path: "/scim/v2/Groups/.search", header: scim, body: `{"count":"many"}`, want: 400},
+		{name: "get group", method: "GET", path: "/scim/v2/Groups/{group}", want: 200},
+		{name: "get group not modified", method: "GET", path: "/scim/v2/Groups/{group}", header: map[string]string{"If-None-Match": "*"}, want: 304},
+		{name: "get group unknown", method: "GET", path: "/scim/v2/Groups/" + unknownUUID, want: 404},
+		{name: "replace group", method: "PUT", path: "/scim/v2/Groups/{group}", header: scim, body: `{"displayName":"Engineering","members":[{"value":"{user}"},{"value":"{user2}"}]}`, want: 200},
+		{name: "replace group taken name", method: "PUT", path: "/scim/v2/Groups/{group2}", header: scim, body: `{"displayName":"ENGINEERING"}`, want: 409},
+		{name: "replace group stale", method: "PUT", path: "/scim/v2/Groups/{group}", header: with("If-Match", `W/"1"`), body: `{"displayName":"Engineering"}`, want: 412},
+		{name: "patch group", method: "PATCH", path: "/scim/v2/Groups/{group}", header: scim, want: 204,
+			body: `{"Operations":[{"op":"Remove","path":"members","value":[{"value":"{user2}"}]}]}`},
+		{name: "patch group projected", method: "PATCH", path: "/scim/v2/Groups/{group}?excludedAttributes=members", header: scim, want: 200,
+			body: `{"Operations":[{"op":"replace","path":"externalId","value":"8aa2"}]}`},
+		{name: "patch group read-only path", method: "PATCH", path: "/scim/v2/Groups/{group}", header: scim, body: `{"Operations":[{"op":"replace","path":"id","value":"x"}]}`, want: 400},
+		{name: "patch group unknown", method: "PATCH", path: "/scim/v2/Groups/" + unknownUUID, header: scim, body: `{"Operations":[{"op":"replace","path":"externalId","value":"x"}]}`, want: 404},
+
+		{name: "bulk", method: "POST", path: "/scim/v2/Bulk", header: scim, want: 200,
+			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
+				{"method":"POST","path":"/Users","bulkId":"u1","data":{"userName":"bulk1@scim.example"}},
+				{"method":"POST","path":"/Groups","bulkId":"g1","data":{"displayName":"Bulk","members":[{"value":"bulkId:u1"}]}},
+				{"method":"POST","path":"/Users","data":{"userName":"ann@scim.example"}},
+				{"method":"DELETE","path":"/Users/` + unknownUUID + `"}]}`},
+		{name: "bulk not a list", method: "POST", path: "/scim/v2/Bulk", header: scim, body: `{"Operations":{}}`, want: 400, invalid: true},
+		{name: "bulk too many", method: "POST", path: "/scim/v2/Bulk", header: scim, want: 413, invalid: true,
+			body: `{"Operations":[` + strings.TrimSuffix(strings.Repeat(`{"method":"DELETE","path":"/Users/x"},`, 1001), ",") + `]}`},
+		{name: "bulk no credential", method: "POST", path: "/scim/v2/Bulk", header: scim, noAuth: true, body: `{"Operations":[]}`, want: 401, invalid: true},
+
+		{name: "delete group stale", method: "DELETE", path: "/scim/v2/Groups/{group}", header: map[string]string{"If-Match": `W/"1"`}, want: 412},
+		{name: "delete group", method: "DELETE", path: "/scim/v2/Groups/{group}", want: 204},
+		{name: "delete group again", method: "DELETE", path: "/scim/v2/Groups/{group}", want: 404},
+		{name: "delete user stale", method: "DELETE", path: "/scim/v2/Users/{user}", header: map[string]string{"If-Match": `W/"1"`}, want: 412},
+		{name: "delete user", method: "DELETE", path: "/scim/v2/Users/{user}", want: 204},
+		{name: "delete user again", method: "DELETE", path: "/scim/v2/Users/{user}", want: 404},
+	})
+}
