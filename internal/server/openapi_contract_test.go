@@ -22,6 +22,7 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/openapi"
 	"github.com/roster-dev/roster/internal/server"
+	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/testdb"
 )
 
@@ -51,9 +52,17 @@ type step struct {
 	header map[string]string
 	body   string
 	noAuth bool // send no credential (the dialect's auth headers are added otherwise)
+	// broken sends the request to a second server whose database is
+	// closed: every store call fails, so the answer is the dialect's 500.
+	broken bool
 	want   int
 	// invalid: the document must reject this request (it is sent anyway).
 	invalid bool
+	// anyRequest: the request's validity is not checked (derived steps
+	// that replace a valid body with padding).
+	anyRequest bool
+	// auth, when set, replaces the dialect's credential.
+	auth func(h http.Header)
 	// save reads values (ids, tokens) from the answer for later steps.
 	save func(t *testing.T, body map[string]any, vars map[string]string)
 }
@@ -62,10 +71,17 @@ type step struct {
 type contract struct {
 	t      *testing.T
 	url    string
+	broken string // the URL of the server over a closed store
 	doc    *openapi3.T
 	router routers.Router
 	auth   func(h http.Header) // the dialect's credential
-	vars   map[string]string
+	// The dialect's other credentials, for derived steps: a wrong one
+	// (401), one over its rate limit (429), one of the broken server (500).
+	wrongAuth, limitedAuth, brokenAuth func(h http.Header)
+	vars                               map[string]string
+	// ok is, per operation, a step that succeeded with the dialect's own
+	// credential: derive varies it into the generic error answers.
+	ok map[string]step
 	// seen counts, per operation ("GET /v1/users/"), the statuses
 	// answered.
 	seen map[string]map[int]int
@@ -88,14 +104,21 @@ func (c *contract) request(ctx context.Context, s step) *http.Request {
 	if s.body != "" {
 		body = strings.NewReader(c.expand(s.body))
 	}
-	r, err := http.NewRequestWithContext(ctx, s.method, c.url+c.expand(s.path), body)
+	base := c.url
+	if s.broken {
+		base = c.broken
+	}
+	r, err := http.NewRequestWithContext(ctx, s.method, base+c.expand(s.path), body)
 	if err != nil {
 		c.t.Fatalf("%s: new request: %v", s.name, err)
 	}
 	if s.body != "" {
 		r.Header.Set("Content-Type", "application/json")
 	}
-	if !s.noAuth && c.auth != nil {
+	switch {
+	case s.auth != nil:
+		s.auth(r.Header)
+	case !s.noAuth && c.auth != nil:
 		c.auth(r.Header)
 	}
 	for k, v := range s.header {
@@ -147,6 +170,7 @@ func (c *contract) one(t *testing.T, s step) {
 	in := &openapi3filter.RequestValidationInput{Request: vr, PathParams: params, Route: route, Options: opts}
 	reqErr := openapi3filter.ValidateRequest(ctx, in)
 	switch {
+	case s.anyRequest:
 	case s.invalid && reqErr == nil:
 		t.Errorf("the document accepts this request; the step says it must not")
 	case !s.invalid && reqErr != nil:
@@ -169,6 +193,12 @@ func (c *contract) one(t *testing.T, s step) {
 		c.seen[key] = map[int]int{}
 	}
 	c.seen[key][resp.StatusCode]++
+	public := route.Operation.Security != nil && len(*route.Operation.Security) == 0
+	if resp.StatusCode < 400 && !s.broken && (public || !s.noAuth && s.auth == nil && !hasAuthHeader(s.header)) {
+		if _, have := c.ok[key]; !have {
+			c.ok[key] = s
+		}
+	}
 	// The request as sent, for the response validator (it reads the
 	// operation from Route and the body's media type from the answer).
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode,
@@ -182,6 +212,76 @@ func (c *contract) one(t *testing.T, s step) {
 			t.Fatalf("save: body is not a JSON object: %v", err)
 		}
 		s.save(t, m, c.vars)
+	}
+}
+
+// hasAuthHeader reports whether h sets a credential of some dialect.
+func hasAuthHeader(h map[string]string) bool {
+	for k := range h {
+		switch strings.ToLower(k) {
+		case "authorization", "cookie", "x-access-client-id", "x-access-secret", "tenant", "x-api-key", "partnerid", "clientid", "clientsecret":
+			return true
+		}
+	}
+	return false
+}
+
+// derive sends, for every operation, the answers every route of a dialect
+// gives whatever the operation is, when the document lists them and no
+// step reached them: it repeats the operation's successful step with a
+// wrong credential (401), one over its budget (429), against the broken
+// server (500), with an Accept that admits no JSON (406), a text/plain
+// body (415) and a body over every limit (413).
+func (c *contract) derive() {
+	pad := `{"pad":"` + strings.Repeat("x", 1<<20+1) + `"}`
+	var keys []string
+	for k := range c.ok {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		base := c.ok[key]
+		method, path, _ := strings.Cut(key, " ")
+		op := c.doc.Paths.Find(path).GetOperation(method)
+		for _, status := range []int{401, 406, 413, 415, 429, 500} {
+			if op.Responses.Status(status) == nil || c.seen[key][status] > 0 {
+				continue
+			}
+			s := base
+			s.name = fmt.Sprintf("derived %s %d", key, status)
+			s.want, s.save, s.invalid, s.anyRequest = status, nil, false, false
+			s.header = map[string]string{}
+			for k, v := range base.header {
+				// Not the step's Idempotency-Key: the same key and body
+				// would replay its recorded answer.
+				if !strings.EqualFold(k, "Idempotency-Key") {
+					s.header[k] = v
+				}
+			}
+			switch status {
+			case 401:
+				s.auth = c.wrongAuth
+			case 429:
+				s.auth = c.limitedAuth
+			case 500:
+				s.auth, s.broken = c.brokenAuth, true
+			case 406:
+				s.header["Accept"] = "application/xml"
+			case 413:
+				s.body, s.anyRequest = pad, true
+			case 415:
+				s.header["Content-Type"], s.invalid = "text/plain", true
+			}
+			if status == 401 || status == 429 || status == 500 {
+				if s.noAuth || s.auth == nil {
+					// A public operation (its credentials are in the
+					// body), or a dialect with no such credential: the
+					// scenario has explicit steps.
+					continue
+				}
+			}
+			c.t.Run(s.name, func(t *testing.T) { c.one(t, s) })
+		}
 	}
 }
 
@@ -221,7 +321,31 @@ func (c *contract) checkCoverage(name string) {
 			t.Errorf("%s: operation %s: no error answer exercised (got %v)", name, op, st)
 		}
 	}
-	t.Logf("%s: %d operations, %d answers validated", name, len(ops), answers)
+	// Every documented status of every operation must be reached, but
+	// for the few in unreachable.
+	documented, reached := 0, 0
+	var missed []string
+	for path, item := range c.doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for code := range op.Responses.Map() {
+				documented++
+				var n int
+				fmt.Sscan(code, &n)
+				if c.seen[method+" "+path][n] > 0 {
+					reached++
+				} else {
+					missed = append(missed, method+" "+path+" "+code)
+				}
+			}
+		}
+	}
+	sort.Strings(missed)
+	for _, m := range missed {
+		if !unreachable[name+" "+m] {
+			t.Errorf("%s: documented answer %s was not reached by any step", name, m)
+		}
+	}
+	t.Logf("%s: %d operations, %d answers validated; %d of %d documented statuses reached", name, len(ops), answers, reached, documented)
 }
 
 // errorless are the operations with no error answer to provoke: they take
@@ -234,6 +358,15 @@ var errorless = map[string]bool{
 	"scim GET /scim/v2/ServiceProviderConfig": true,
 	"scim GET /scim/v2/ResourceTypes":         true,
 	"scim GET /scim/v2/Schemas":               true,
+}
+
+// unreachable are documented answers no sequential step can provoke:
+// these routes' only 409s are an update that lost eight retries in a row
+// to concurrent writers, and (state) an Idempotency-Key whose first
+// request is still running.
+var unreachable = map[string]bool{
+	"entrust PUT /api/web/v1/users/{id}/state 409":  true,
+	"entrust PUT /api/web/v1/users/{id}/unlock 409": true,
 }
 
 // successless are the operations that only ever fail: /Me is answered
@@ -263,6 +396,22 @@ func TestOpenAPIContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A credential over its budget: every dialect answers it 429. The
+	// bucket holds 10 requests (the burst) and refills one a minute.
+	limit := 1
+	lim, limSecret, err := svc.CreateCredentialWith(ctx, "acme", directory.CredentialOptions{RateLimit: &limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if _, err := svc.Authenticate(ctx, lim.ClientID, limSecret); err != nil {
+			t.Fatalf("spend the budget: %v", err)
+		}
+	}
+	if _, err := svc.Authenticate(ctx, lim.ClientID, limSecret); !errors.Is(err, directory.ErrRateLimited) {
+		t.Fatalf("11th request: got %v, want ErrRateLimited", err)
+	}
+	broken, bClient, bSecret := brokenServer(t)
 	set := openapi.Default()
 	total := 0
 	for _, d := range set.Docs {
@@ -271,18 +420,49 @@ func TestOpenAPIContract(t *testing.T) {
 			if err != nil {
 				t.Fatalf("router: %v", err)
 			}
-			c := &contract{t: t, url: srv.URL, doc: d.Doc, router: router, seen: map[string]map[int]int{},
-				vars: map[string]string{"tenant": "acme", "client": cred.ClientID, "secret": secret}}
+			c := &contract{t: t, url: srv.URL, broken: broken, doc: d.Doc, router: router, seen: map[string]map[int]int{}, ok: map[string]step{},
+				vars: map[string]string{"tenant": "acme", "client": cred.ClientID, "secret": secret,
+					"limclient": lim.ClientID, "limsecret": limSecret, "bclient": bClient, "bsecret": bSecret}}
 			sc := scenarios[d.Name]
 			if sc == nil {
 				t.Fatalf("no scenario for document %s", d.Name)
 			}
 			sc(c, func(down bool) { ready = !down })
+			c.derive()
 			c.checkCoverage(d.Name)
 			total += len(c.seen)
 		})
 	}
 	t.Logf("%d operations exercised across %d documents", total, len(set.Docs))
+}
+
+// brokenServer starts a server over a store that is then closed, with
+// tenant "acme" and a credential created before: requests reach the
+// dialects, and every store call fails.
+func brokenServer(t *testing.T) (url, clientID, secret string) {
+	t.Helper()
+	ctx := t.Context()
+	st, err := store.Open(ctx, testdb.URL(t, "sqlite"), store.Options{Keyring: testdb.Keyring(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	svc := directory.NewService(st, directory.Options{})
+	if _, err := svc.CreateTenant(ctx, "acme", directory.UniquePolicy{}); err != nil {
+		t.Fatal(err)
+	}
+	cred, secret, err := svc.CreateCredential(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(svc, server.Options{}))
+	t.Cleanup(srv.Close)
+	return srv.URL, cred.ClientID, secret
 }
 
 // scenarios hold each document's steps; setDown makes /readyz fail.
@@ -312,9 +492,16 @@ func adminScenario(c *contract, setDown func(bool)) {
 }
 
 func truvScenario(c *contract, _ func(bool)) {
-	c.auth = func(h http.Header) {
+	pair := func(client, secret string) func(http.Header) {
+		return func(h http.Header) {
+			h.Set("X-Access-Client-Id", c.vars[client])
+			h.Set("X-Access-Secret", c.vars[secret])
+		}
+	}
+	c.auth, c.limitedAuth, c.brokenAuth = pair("client", "secret"), pair("limclient", "limsecret"), pair("bclient", "bsecret")
+	c.wrongAuth = func(h http.Header) {
 		h.Set("X-Access-Client-Id", c.vars["client"])
-		h.Set("X-Access-Secret", c.vars["secret"])
+		h.Set("X-Access-Secret", "rsk_wrong")
 	}
 	saveID := func(key string) func(*testing.T, map[string]any, map[string]string) {
 		return func(t *testing.T, m map[string]any, v map[string]string) { v[key], _ = m["id"].(string) }
@@ -355,11 +542,17 @@ func truvScenario(c *contract, _ func(bool)) {
 		{name: "update stale If-Match", method: "PATCH", path: "/v1/users/{user}/", body: `{}`, header: map[string]string{"If-Match": `W/"1"`}, want: 412},
 		{name: "update unknown", method: "PATCH", path: "/v1/users/0190a1b2c3d47e5f8a9b0c1d2e3f4a5b/", body: `{}`, want: 404},
 		{name: "update taken email", method: "PATCH", path: "/v1/users/{user2}/", body: `{"email":"jane@example.com"}`, want: 409},
+		{name: "update idempotent", method: "PATCH", path: "/v1/users/{user2}/", header: map[string]string{"Idempotency-Key": "p1"}, body: `{"phone":"+14155550000"}`, want: 200},
+		{name: "update idempotent other body", method: "PATCH", path: "/v1/users/{user2}/", header: map[string]string{"Idempotency-Key": "p1"}, body: `{"phone":"+14155550001"}`, want: 422},
 		{name: "token", method: "POST", path: "/v1/users/{user}/tokens/", body: `{"product_type":"income","tracking_info":"1338-0111-A"}`, want: 200},
 		{name: "token bad product", method: "POST", path: "/v1/users/{user}/tokens/", body: `{"product_type":"payroll"}`, want: 400, invalid: true},
 		{name: "token unknown user", method: "POST", path: "/v1/users/0190a1b2c3d47e5f8a9b0c1d2e3f4a5b/tokens/", body: `{"product_type":"income"}`, want: 404},
 		{name: "delete stale If-Match", method: "DELETE", path: "/v1/users/{user}/", header: map[string]string{"If-Match": `W/"1"`}, want: 412},
 		{name: "delete", method: "DELETE", path: "/v1/users/{user}/", want: 204},
 		{name: "delete again", method: "DELETE", path: "/v1/users/{user}/", want: 404},
+		{name: "rate limited", method: "GET", path: "/v1/users/", want: 429,
+			header: map[string]string{"X-Access-Client-Id": "{limclient}", "X-Access-Secret": "{limsecret}"}},
+		{name: "server fault", method: "GET", path: "/v1/users/", broken: true, want: 500,
+			header: map[string]string{"X-Access-Client-Id": "{bclient}", "X-Access-Secret": "{bsecret}"}},
 	})
 }

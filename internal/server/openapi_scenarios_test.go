@@ -21,10 +21,14 @@ func saveKey(key, name string) func(*testing.T, map[string]any, map[string]strin
 const unknownUUID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 
 func cl2cScenario(c *contract, _ func(bool)) {
-	c.auth = func(h http.Header) {
-		h.Set("tenant", c.vars["tenant"])
-		h.Set("X-API-Key", c.vars["secret"])
+	key := func(secret string) func(http.Header) {
+		return func(h http.Header) {
+			h.Set("tenant", c.vars["tenant"])
+			h.Set("X-API-Key", c.vars[secret])
+		}
 	}
+	c.auth, c.limitedAuth, c.brokenAuth = key("secret"), key("limsecret"), key("bsecret")
+	c.wrongAuth = func(h http.Header) { h.Set("tenant", c.vars["tenant"]); h.Set("X-API-Key", "rsk_wrong") }
 	c.run([]step{
 		{name: "create", method: "POST", path: "/v1/cl2c/user", want: 200, save: saveKey("id", "user"),
 			body: `{"firstName":"John","lastName":"Doe","email":"john.doe@cl2c.example","userName":"johndoe","phoneNumber":"+12025550101"}`},
@@ -52,6 +56,8 @@ func cl2cScenario(c *contract, _ func(bool)) {
 		{name: "update taken phone", method: "PUT", path: "/v1/cl2c/user", body: `{"id":"{user2}","phoneNumber":"+12025550101"}`, want: 409},
 		{name: "update stale If-Match", method: "PUT", path: "/v1/cl2c/user", body: `{"id":"{user}"}`, header: map[string]string{"If-Match": `W/"1"`}, want: 412},
 		{name: "update no credential", method: "PUT", path: "/v1/cl2c/user", body: `{"id":"{user}"}`, noAuth: true, want: 401, invalid: true},
+		{name: "update idempotent", method: "PUT", path: "/v1/cl2c/user", header: map[string]string{"Idempotency-Key": "u1"}, body: `{"id":"{user2}","lastName":"A"}`, want: 200},
+		{name: "update idempotent other body", method: "PUT", path: "/v1/cl2c/user", header: map[string]string{"Idempotency-Key": "u1"}, body: `{"id":"{user2}","lastName":"B"}`, want: 422},
 		{name: "list", method: "GET", path: "/v1/cl2c/users?pageNumber=1&pageSize=2", want: 200},
 		{name: "list bad page size", method: "GET", path: "/v1/cl2c/users?pageSize=0", want: 400},
 		{name: "list wrong tenant", method: "GET", path: "/v1/cl2c/users", header: map[string]string{"tenant": "nope"}, want: 401},
@@ -62,16 +68,21 @@ func cl2cScenario(c *contract, _ func(bool)) {
 		{name: "delete stale If-Match", method: "DELETE", path: "/v1/cl2c/users/{user}", header: map[string]string{"If-Match": `W/"1"`}, want: 412},
 		{name: "delete", method: "DELETE", path: "/v1/cl2c/users/{user}", want: 200},
 		{name: "delete again", method: "DELETE", path: "/v1/cl2c/users/{user}", want: 404},
+		{name: "rate limited", method: "GET", path: "/v1/cl2c/users/{user2}", header: map[string]string{"X-API-Key": "{limsecret}"}, want: 429},
+		{name: "server fault", method: "GET", path: "/v1/cl2c/users", broken: true, header: map[string]string{"X-API-Key": "{bsecret}"}, want: 500},
 	})
 }
 
 func ownliScenario(c *contract, _ func(bool)) {
-	legacy := func(h http.Header) {
-		h.Set("partnerId", c.vars["tenant"])
-		h.Set("clientId", c.vars["client"])
-		h.Set("clientSecret", c.vars["secret"])
+	legacy := func(client, secret string) func(http.Header) {
+		return func(h http.Header) {
+			h.Set("partnerId", c.vars["tenant"])
+			h.Set("clientId", c.vars[client])
+			h.Set("clientSecret", c.vars[secret])
+		}
 	}
-	c.auth = legacy
+	c.auth, c.limitedAuth, c.brokenAuth = legacy("client", "secret"), legacy("limclient", "limsecret"), legacy("bclient", "bsecret")
+	c.wrongAuth = func(h http.Header) { legacy("client", "secret")(h); h.Set("clientSecret", "rsk_wrong") }
 	userToken := map[string]string{"Authorization": "Bearer {usertoken}", "partnerId": "", "clientId": "", "clientSecret": ""}
 	adminToken := map[string]string{"Authorization": "Bearer {admintoken}", "partnerId": "", "clientId": "", "clientSecret": ""}
 	const addr = `"address":{"addressLine1":"1 Main St","city":"Denver","state":"CO","country":"US","zip":"80202"}`
@@ -127,15 +138,26 @@ func ownliScenario(c *contract, _ func(bool)) {
 		{name: "update stale If-Match", method: "PUT", path: "/api/users/{user}", body: `{}`, header: map[string]string{"If-Match": `W/"1"`}, want: 412},
 		{name: "update unknown", method: "PUT", path: "/api/users/" + unknownUUID, body: `{}`, want: 404},
 		{name: "update no credential", method: "PUT", path: "/api/users/{user}", body: `{}`, noAuth: true, want: 401, invalid: true},
+		{name: "update idempotent", method: "PUT", path: "/api/users/{user2}", header: map[string]string{"Idempotency-Key": "u1"}, body: `{"lastName":"A"}`, want: 200},
+		{name: "update idempotent other body", method: "PUT", path: "/api/users/{user2}", header: map[string]string{"Idempotency-Key": "u1"}, body: `{"lastName":"B"}`, want: 422},
 		{name: "delete user token", method: "DELETE", path: "/api/users/{user}", header: userToken, want: 403},
 		{name: "delete stale If-Match", method: "DELETE", path: "/api/users/{user}", header: map[string]string{"If-Match": `W/"1"`}, want: 412},
 		{name: "delete", method: "DELETE", path: "/api/users/{user}", want: 204},
 		{name: "delete again", method: "DELETE", path: "/api/users/{user}", want: 404},
+		{name: "rate limited", method: "GET", path: "/api/users", header: map[string]string{"clientId": "{limclient}", "clientSecret": "{limsecret}"}, want: 429},
+		{name: "token rate limited", method: "POST", path: "/api/auth/token", noAuth: true, want: 429,
+			body: `{"clientId":"{limclient}","clientSecret":"{limsecret}","partnerId":"{tenant}"}`},
+		{name: "token server fault", method: "POST", path: "/api/auth/token", noAuth: true, broken: true, want: 500,
+			body: `{"clientId":"{bclient}","clientSecret":"{bsecret}","partnerId":"{tenant}"}`},
+		{name: "server fault", method: "GET", path: "/api/users/{user2}", broken: true, header: map[string]string{"clientId": "{bclient}", "clientSecret": "{bsecret}"}, want: 500},
 	})
 }
 
 func entrustScenario(c *contract, _ func(bool)) {
 	c.auth = func(h http.Header) { h.Set("Authorization", "Bearer "+c.vars["token"]) }
+	c.wrongAuth = func(h http.Header) { h.Set("Authorization", "Bearer expired-or-unknown") }
+	c.limitedAuth = func(h http.Header) { h.Set("Authorization", c.vars["limclient"]+","+c.vars["limsecret"]) }
+	c.brokenAuth = func(h http.Header) { h.Set("Authorization", c.vars["bclient"]+","+c.vars["bsecret"]) }
 	const vendorExample = `{"firstName":"john","lastName":"smith","email":"johnsmith@organization.com","userId":"john",
 		"mobile":"+16138561234","phone":"+161385699876","locale":"","state":"ACTIVE","externalId":null,"externalSource":null,
 		"userAttributeValues":[],"userAliases":[{"value":"johnny","type":"CUSTOM"}]}`
@@ -182,6 +204,15 @@ func entrustScenario(c *contract, _ func(bool)) {
 		{name: "by userid missing", method: "POST", path: "/api/web/v3/users/userid", body: `{}`, want: 400, invalid: true},
 		{name: "by externalid", method: "POST", path: "/api/web/v3/users/externalid", body: `{"userId":"ext-ann"}`, want: 200},
 		{name: "by externalid unknown", method: "POST", path: "/api/web/v3/users/externalid", body: `{"userId":"ext-none"}`, want: 404},
+		{name: "by externalid missing", method: "POST", path: "/api/web/v3/users/externalid", body: `{"userId":7}`, want: 400, invalid: true},
+		{name: "create sharing the externalId", method: "POST", path: "/api/web/v3/users", want: 200,
+			body: `{"userId":"ann2","firstName":"Ann","lastName":"Two","email":"ann2@organization.com","externalId":"ext-ann"}`},
+		{name: "by externalid ambiguous", method: "POST", path: "/api/web/v3/users/externalid", body: `{"userId":"ext-ann"}`, want: 409},
+		{name: "update idempotent", method: "PUT", path: "/api/web/v3/users/{user2}", header: map[string]string{"Idempotency-Key": "u1"}, body: `{"lastName":"A"}`, want: 200},
+		{name: "update idempotent other body", method: "PUT", path: "/api/web/v3/users/{user2}", header: map[string]string{"Idempotency-Key": "u1"}, body: `{"lastName":"B"}`, want: 422},
+		{name: "state stale If-Match", method: "PUT", path: "/api/web/v1/users/{user2}/state", header: map[string]string{"If-Match": `W/"1"`}, body: `{"state":"ACTIVE"}`, want: 412},
+		{name: "state idempotent", method: "PUT", path: "/api/web/v1/users/{user2}/state", header: map[string]string{"Idempotency-Key": "s1"}, body: `{"state":"INACTIVE"}`, want: 200},
+		{name: "state idempotent other body", method: "PUT", path: "/api/web/v1/users/{user2}/state", header: map[string]string{"Idempotency-Key": "s1"}, body: `{"state":"ACTIVE"}`, want: 422},
 		{name: "paged", method: "POST", path: "/api/web/v4/userspaged", want: 200, save: saveCursor,
 			body: `{"limit":2,"searchByAttributes":[{"name":"state","operator":"EQUALS","value":"ACTIVE"}],"orderByAttribute":{"name":"userId","ascending":true},"attributes":["userAliases","groups"]}`},
 		{name: "paged next", method: "POST", path: "/api/web/v4/userspaged", body: `{"limit":2,"cursor":"{cursor}"}`, want: 200},
@@ -201,12 +232,20 @@ func entrustScenario(c *contract, _ func(bool)) {
 		{name: "bulk update", method: "PUT", path: "/api/web/v3/users/multiple", want: 200,
 			body: `{"users":[{"id":"m1","idType":"USERID","parms":{"lastName":"Uno"}},{"id":"` + unknownUUID + `","parms":{"lastName":"x"}}]}`},
 		{name: "bulk update not a list", method: "PUT", path: "/api/web/v3/users/multiple", body: `{"users":{}}`, want: 400, invalid: true},
+		{name: "bulk update If-Match", method: "PUT", path: "/api/web/v3/users/multiple", header: map[string]string{"If-Match": "*"}, body: `{"users":[]}`, want: 412},
 		{name: "bulk delete", method: "DELETE", path: "/api/web/v3/users/multiple", want: 200,
 			body: `{"users":[{"id":"m1","idType":"USERID"},{"id":"nobody","idType":"USERID"}],"stopOnError":true}`},
+		{name: "bulk delete missing users", method: "DELETE", path: "/api/web/v3/users/multiple", body: `{"stopOnError":true}`, want: 400, invalid: true},
+		{name: "bulk delete If-Match", method: "DELETE", path: "/api/web/v3/users/multiple", header: map[string]string{"If-Match": "*"}, body: `{"users":[]}`, want: 412},
 		{name: "bulk delete no credential", method: "DELETE", path: "/api/web/v3/users/multiple", noAuth: true, body: `{"users":[]}`, want: 401, invalid: true},
 		{name: "delete stale If-Match", method: "DELETE", path: "/api/web/v3/users/{user}", header: map[string]string{"If-Match": `W/"1"`}, want: 412},
 		{name: "delete", method: "DELETE", path: "/api/web/v3/users/{user}", want: 200},
 		{name: "delete again", method: "DELETE", path: "/api/web/v3/users/{user}", want: 404},
+		{name: "authenticate rate limited", method: "POST", path: "/api/web/v1/adminapi/authenticate", noAuth: true, want: 429,
+			body: `{"applicationId":"{limclient}","sharedSecret":"{limsecret}"}`},
+		{name: "rate limited", method: "GET", path: "/api/web/v3/users/{user2}", header: map[string]string{"Authorization": "{limclient},{limsecret}"}, want: 429},
+		{name: "server fault", method: "POST", path: "/api/web/v1/adminapi/authenticate", noAuth: true, broken: true, want: 500,
+			body: `{"applicationId":"{bclient}","sharedSecret":"{bsecret}"}`},
 	})
 }
 
@@ -222,7 +261,11 @@ func saveCursor(t *testing.T, m map[string]any, v map[string]string) {
 }
 
 func scimScenario(c *contract, _ func(bool)) {
-	c.auth = func(h http.Header) { h.Set("Authorization", "Bearer "+c.vars["secret"]) }
+	bearer := func(secret string) func(http.Header) {
+		return func(h http.Header) { h.Set("Authorization", "Bearer "+c.vars[secret]) }
+	}
+	c.auth, c.limitedAuth, c.brokenAuth = bearer("secret"), bearer("limsecret"), bearer("bsecret")
+	c.wrongAuth = func(h http.Header) { h.Set("Authorization", "Bearer rsk_wrong") }
 	scim := map[string]string{"Content-Type": "application/scim+json"}
 	with := func(kv ...string) map[string]string {
 		h := map[string]string{"Content-Type": "application/scim+json"}
@@ -283,6 +326,11 @@ func scimScenario(c *contract, _ func(bool)) {
 		{name: "patch user invalid path", method: "PATCH", path: "/scim/v2/Users/{user}", header: scim, body: `{"Operations":[{"op":"replace","path":"nope[","value":1}]}`, want: 400},
 		{name: "patch user bad op", method: "PATCH", path: "/scim/v2/Users/{user}", header: scim, body: `{"Operations":[{"op":"move","path":"title"}]}`, want: 400, invalid: true},
 		{name: "patch user stale", method: "PATCH", path: "/scim/v2/Users/{user}", header: with("If-Match", `W/"1"`), body: `{"Operations":[{"op":"replace","path":"title","value":"x"}]}`, want: 412},
+		{name: "patch user taken userName", method: "PATCH", path: "/scim/v2/Users/{user2}", header: scim, body: `{"Operations":[{"op":"replace","path":"userName","value":"Ann@scim.example"}]}`, want: 409},
+		{name: "patch user idempotent", method: "PATCH", path: "/scim/v2/Users/{user2}", header: with("Idempotency-Key", "pu"), body: `{"Operations":[{"op":"replace","path":"title","value":"A"}]}`, want: 200},
+		{name: "patch user idempotent other body", method: "PATCH", path: "/scim/v2/Users/{user2}", header: with("Idempotency-Key", "pu"), body: `{"Operations":[{"op":"replace","path":"title","value":"B"}]}`, want: 422},
+		{name: "replace user idempotent", method: "PUT", path: "/scim/v2/Users/{user2}", header: with("Idempotency-Key", "ru"), body: `{"userName":"bob@scim.example","title":"A"}`, want: 200},
+		{name: "replace user idempotent other body", method: "PUT", path: "/scim/v2/Users/{user2}", header: with("Idempotency-Key", "ru"), body: `{"userName":"bob@scim.example","title":"B"}`, want: 422},
 		{name: "patch user unknown", method: "PATCH", path: "/scim/v2/Users/" + unknownUUID, header: scim, body: `{"Operations":[{"op":"replace","path":"title","value":"x"}]}`, want: 404},
 
 		{name: "create group", method: "POST", path: "/scim/v2/Groups", header: scim, want: 201, save: saveKey("id", "group"),
@@ -306,6 +354,16 @@ func scimScenario(c *contract, _ func(bool)) {
 		{name: "patch group projected", method: "PATCH", path: "/scim/v2/Groups/{group}?excludedAttributes=members", header: scim, want: 200,
 			body: `{"Operations":[{"op":"replace","path":"externalId","value":"8aa2"}]}`},
 		{name: "patch group read-only path", method: "PATCH", path: "/scim/v2/Groups/{group}", header: scim, body: `{"Operations":[{"op":"replace","path":"id","value":"x"}]}`, want: 400},
+		{name: "patch group taken name", method: "PATCH", path: "/scim/v2/Groups/{group2}", header: scim, body: `{"Operations":[{"op":"replace","path":"displayName","value":"engineering"}]}`, want: 409},
+		{name: "patch group stale", method: "PATCH", path: "/scim/v2/Groups/{group2}", header: with("If-Match", `W/"999"`), body: `{"Operations":[{"op":"replace","path":"externalId","value":"x"}]}`, want: 412},
+		{name: "patch group idempotent", method: "PATCH", path: "/scim/v2/Groups/{group2}", header: with("Idempotency-Key", "pg"), body: `{"Operations":[{"op":"replace","path":"externalId","value":"A"}]}`, want: 204},
+		{name: "patch group idempotent other body", method: "PATCH", path: "/scim/v2/Groups/{group2}", header: with("Idempotency-Key", "pg"), body: `{"Operations":[{"op":"replace","path":"externalId","value":"B"}]}`, want: 422},
+		{name: "replace group without name", method: "PUT", path: "/scim/v2/Groups/{group2}", header: scim, body: `{"externalId":"x"}`, want: 400, invalid: true},
+		{name: "replace group unknown", method: "PUT", path: "/scim/v2/Groups/" + unknownUUID, header: scim, body: `{"displayName":"Nobody"}`, want: 404},
+		{name: "replace group idempotent", method: "PUT", path: "/scim/v2/Groups/{group2}", header: with("Idempotency-Key", "rg"), body: `{"displayName":"Sales","externalId":"C"}`, want: 200},
+		{name: "replace group idempotent other body", method: "PUT", path: "/scim/v2/Groups/{group2}", header: with("Idempotency-Key", "rg"), body: `{"displayName":"Sales","externalId":"D"}`, want: 422},
+		{name: "create group idempotent", method: "POST", path: "/scim/v2/Groups", header: with("Idempotency-Key", "cg"), body: `{"displayName":"Idem"}`, want: 201},
+		{name: "create group idempotent other body", method: "POST", path: "/scim/v2/Groups", header: with("Idempotency-Key", "cg"), body: `{"displayName":"Idem2"}`, want: 422},
 		{name: "patch group unknown", method: "PATCH", path: "/scim/v2/Groups/" + unknownUUID, header: scim, body: `{"Operations":[{"op":"replace","path":"externalId","value":"x"}]}`, want: 404},
 
 		{name: "bulk", method: "POST", path: "/scim/v2/Bulk", header: scim, want: 200,
@@ -325,5 +383,7 @@ func scimScenario(c *contract, _ func(bool)) {
 		{name: "delete user stale", method: "DELETE", path: "/scim/v2/Users/{user}", header: map[string]string{"If-Match": `W/"1"`}, want: 412},
 		{name: "delete user", method: "DELETE", path: "/scim/v2/Users/{user}", want: 204},
 		{name: "delete user again", method: "DELETE", path: "/scim/v2/Users/{user}", want: 404},
+		{name: "rate limited", method: "GET", path: "/scim/v2/Users/{user2}", header: map[string]string{"Authorization": "Bearer {limsecret}"}, want: 429},
+		{name: "server fault", method: "GET", path: "/scim/v2/Users", broken: true, header: map[string]string{"Authorization": "Bearer {bsecret}"}, want: 500},
 	})
 }
