@@ -301,11 +301,11 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <p>Authentication: {{range $i, $s := .Security}}{{if $i}} or {{end}}<code>{{$s}}</code>{{end}}</p>
 {{if .Params}}<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>
 {{range .Params}}<tr><td><code>{{.Name}}</code>{{if .Required}} <em>required</em>{{end}}</td><td>{{.In}}</td><td>{{.Type}}</td><td>{{.Description}}</td></tr>{{end}}</table>{{end}}
-{{if .Body}}<h5>Request body{{if .BodyRequired}} (required){{end}}</h5>{{range .Body}}<p><code>{{.MediaType}}</code></p>{{template "node" .Schema}}{{end}}{{end}}
+{{if .Body}}<h5>Request body{{if .BodyRequired}} (required){{end}}</h5>{{range .Body}}<code>{{.MediaType}}</code>{{template "node" .Schema}}{{end}}{{end}}
 <h5>Responses</h5>
-{{range .Responses}}<div class="resp"><p><strong>{{.Status}}</strong> {{.Description}}</p>
-{{if .Headers}}<ul>{{range .Headers}}<li>header <code>{{.Name}}</code>: {{.Description}}</li>{{end}}</ul>{{end}}
-{{range .Content}}<p><code>{{.MediaType}}</code></p>{{template "node" .Schema}}{{end}}</div>{{end}}
+<table class="resp"><tr><th>status</th><th>meaning</th><th>body</th></tr>
+{{range .Responses}}<tr><td><strong>{{.Status}}</strong></td><td>{{.Description}}{{range .Headers}}<br>header <code>{{.Name}}</code>: {{.Description}}{{end}}</td>
+<td>{{range .Content}}<code>{{.MediaType}}</code>{{template "node" .Schema}}{{else}}none{{end}}</td></tr>{{end}}</table>
 </article>
 {{end}}
 {{if .Schemas}}<h3>Schemas</h3>{{range .Schemas}}<div class="schema" id="{{.Anchor}}"><h4>{{.Name}}</h4>{{template "node" .Node}}</div>{{end}}{{end}}
@@ -326,7 +326,7 @@ code{font:13px ui-monospace,monospace;background:#f3f3f3;padding:0 .2em}
 article{border-left:3px solid #ddd;padding-left:1rem;margin:1rem 0}
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}
 ul.node{list-style:none;margin:0;padding-left:1.2rem;border-left:1px dotted #bbb}.t{color:#555}
-.desc{white-space:pre-line}.resp{margin-left:.5rem}small{color:#777;font-weight:normal}`
+table.resp{width:100%}table.resp td:first-child{width:3rem}small{color:#777;font-weight:normal}`
 
 type pageRoot struct {
 	CSS  template.CSS
