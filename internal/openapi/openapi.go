@@ -1,10 +1,12 @@
 package openapi
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -70,11 +72,71 @@ func loadOne(name string) (*Document, error) {
 	if !doc.IsOpenAPI31OrLater() {
 		return nil, fmt.Errorf("openapi document %s: version %q, want 3.1", name, doc.OpenAPI)
 	}
-	js, err := json.MarshalIndent(doc, "", "  ")
+	js, err := encode(doc)
 	if err != nil {
 		return nil, fmt.Errorf("encode openapi document %s: %w", name, err)
 	}
-	return &Document{Name: name, Doc: doc, JSON: append(js, '\n')}, nil
+	return &Document{Name: name, Doc: doc, JSON: js}, nil
+}
+
+// topOrder is the order of a document's top-level keys in its JSON, the
+// specification's (encoding/json would sort them: components first).
+var topOrder = []string{"openapi", "info", "jsonSchemaDialect", "servers", "security", "tags", "paths", "webhooks", "components", "externalDocs"}
+
+// encode writes doc as indented JSON, top-level keys in topOrder, without
+// encoding/json's HTML escaping (descriptions hold "<version>").
+func encode(doc *openapi3.T) ([]byte, error) {
+	raw, err := doc.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, err
+	}
+	keys := slices.Clone(topOrder)
+	for k := range top {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k) // x- extensions
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString("{")
+	first := true
+	for _, k := range keys {
+		v, ok := top[k]
+		if !ok {
+			continue
+		}
+		if !first {
+			b.WriteString(",")
+		}
+		first = false
+		kb, _ := json.Marshal(k)
+		b.Write(kb)
+		b.WriteString(":")
+		// Re-encoded, so that the values kin-openapi escaped are not.
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.UseNumber()
+		var val any
+		if err := dec.Decode(&val); err != nil {
+			return nil, err
+		}
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(val); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteString("}")
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(json.RawMessage(b.Bytes())); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // Default returns the embedded documents, loaded once. It panics if they

@@ -412,28 +412,73 @@ func TestOpenAPIContract(t *testing.T) {
 		t.Fatalf("11th request: got %v, want ErrRateLimited", err)
 	}
 	broken, bClient, bSecret := brokenServer(t)
-	set := openapi.Default()
+	// The documents under test are the ones the server serves, read
+	// through its index, not the package's copy.
+	docs := servedDocuments(t, srv.URL)
+	if len(docs) != len(openapi.Names) {
+		t.Fatalf("the index lists %d documents, want %d", len(docs), len(openapi.Names))
+	}
 	total := 0
-	for _, d := range set.Docs {
-		t.Run(d.Name, func(t *testing.T) {
-			router, err := legacyrouter.NewRouter(d.Doc)
+	for _, d := range docs {
+		t.Run(d.name, func(t *testing.T) {
+			router, err := legacyrouter.NewRouter(d.doc)
 			if err != nil {
 				t.Fatalf("router: %v", err)
 			}
-			c := &contract{t: t, url: srv.URL, broken: broken, doc: d.Doc, router: router, seen: map[string]map[int]int{}, ok: map[string]step{},
+			c := &contract{t: t, url: srv.URL, broken: broken, doc: d.doc, router: router, seen: map[string]map[int]int{}, ok: map[string]step{},
 				vars: map[string]string{"tenant": "acme", "client": cred.ClientID, "secret": secret,
 					"limclient": lim.ClientID, "limsecret": limSecret, "bclient": bClient, "bsecret": bSecret}}
-			sc := scenarios[d.Name]
+			sc := scenarios[d.name]
 			if sc == nil {
-				t.Fatalf("no scenario for document %s", d.Name)
+				t.Fatalf("no scenario for document %s", d.name)
 			}
 			sc(c, func(down bool) { ready = !down })
 			c.derive()
-			c.checkCoverage(d.Name)
+			c.checkCoverage(d.name)
 			total += len(c.seen)
 		})
 	}
-	t.Logf("%d operations exercised across %d documents", total, len(set.Docs))
+	t.Logf("%d operations exercised across %d documents", total, len(docs))
+}
+
+type servedDoc struct {
+	name string
+	doc  *openapi3.T
+}
+
+// servedDocuments reads GET /openapi/ and loads every document it lists
+// from its URL, as a client (a code generator) would.
+func servedDocuments(t *testing.T, base string) []servedDoc {
+	t.Helper()
+	get := func(path string) []byte {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+		}
+		return b
+	}
+	var index openapi.Index
+	if err := json.Unmarshal(get("/openapi/"), &index); err != nil {
+		t.Fatalf("index: %v", err)
+	}
+	var out []servedDoc
+	for _, e := range index.Documents {
+		loader := openapi3.NewLoader()
+		doc, err := loader.LoadFromData(get(e.URL))
+		if err != nil {
+			t.Fatalf("load %s: %v", e.URL, err)
+		}
+		if err := doc.Validate(t.Context()); err != nil {
+			t.Fatalf("validate %s: %v", e.URL, err)
+		}
+		out = append(out, servedDoc{name: e.Name, doc: doc})
+	}
+	return out
 }
 
 // brokenServer starts a server over a store that is then closed, with
