@@ -50,6 +50,8 @@ func New(svc *directory.Service, o Options) http.Handler {
 	}
 	mux := http.NewServeMux()
 	Mount(mux, svc, o)
+	// The OpenAPI documents and the /docs page rendered from them.
+	openapi.Register(mux, openapi.Default())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		_ = httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -66,8 +68,6 @@ func New(svc *directory.Service, o Options) http.Handler {
 		_ = httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", o.Metrics)
-	// The OpenAPI documents and the /docs page rendered from them.
-	openapi.Register(mux, openapi.Default())
 	// Anything no dialect claims: a JSON 404 rather than the mux's text.
 	// (Every dialect claims its own prefix, Truv's /v1/ among them, and
 	// answers unknown paths there in its own format.)
