@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -74,6 +75,7 @@ type contract struct {
 	broken string // the URL of the server over a closed store
 	doc    *openapi3.T
 	router routers.Router
+	name   string              // the document's
 	auth   func(h http.Header) // the dialect's credential
 	// The dialect's other credentials, for derived steps: a wrong one
 	// (401), one over its rate limit (429), one of the broken server (500).
@@ -285,6 +287,76 @@ func (c *contract) derive() {
 	}
 }
 
+// probeMethods sends, for every documented path, each method the document
+// does not list there, and requires the 405 every dialect documents (in
+// its description) with an Allow header naming exactly the documented
+// methods (and HEAD where GET is). A method a dialect serves but the
+// document lacks fails here.
+func (c *contract) probeMethods() {
+	paths := map[string]step{} // path template -> a successful step on it
+	for key, s := range c.ok {
+		_, path, _ := strings.Cut(key, " ")
+		if _, ok := paths[path]; !ok {
+			paths[path] = s
+		}
+	}
+	var keys []string
+	for k := range paths {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, path := range keys {
+		item := c.doc.Paths.Find(path)
+		var documented []string
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+			if item.GetOperation(m) != nil || m == "HEAD" && item.Get != nil {
+				documented = append(documented, m)
+			}
+		}
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			if slices.Contains(documented, m) {
+				continue
+			}
+			base := paths[path]
+			c.t.Run("method "+m+" "+path, func(t *testing.T) {
+				r, err := http.NewRequestWithContext(t.Context(), m, c.url+c.expand(base.path), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.auth != nil {
+					c.auth(r.Header)
+				}
+				resp, err := http.DefaultClient.Do(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusNotFound && catchAll404[c.name+" "+path] {
+					return
+				}
+				if resp.StatusCode != http.StatusMethodNotAllowed {
+					t.Fatalf("%s %s: status %d, want 405 (the document has no such operation)", m, path, resp.StatusCode)
+				}
+				var allow []string
+				for _, a := range strings.Split(resp.Header.Get("Allow"), ",") {
+					if a = strings.TrimSpace(a); a != "" && a != "OPTIONS" {
+						allow = append(allow, a)
+					}
+				}
+				if !slices.Contains(allow, "HEAD") && slices.Contains(allow, "GET") {
+					allow = append(allow, "HEAD")
+				}
+				slices.Sort(allow)
+				want := slices.Clone(documented)
+				slices.Sort(want)
+				if !slices.Equal(allow, want) {
+					t.Errorf("%s %s: Allow %q, the document has %v", m, path, resp.Header.Get("Allow"), want)
+				}
+			})
+		}
+	}
+}
+
 func clip(b []byte) string {
 	if len(b) > 2000 {
 		return string(b[:2000]) + "…"
@@ -369,6 +441,14 @@ var unreachable = map[string]bool{
 	"entrust PUT /api/web/v1/users/{id}/unlock 409": true,
 }
 
+// catchAll404 are the paths where another method falls to the server's
+// catch-all 404 instead of a 405 (the admin document says so).
+var catchAll404 = map[string]bool{
+	"admin /healthz": true,
+	"admin /readyz":  true,
+	"admin /metrics": true,
+}
+
 // successless are the operations that only ever fail: /Me is answered
 // 501 (RFC 7644 §3.11) on every method.
 var successless = map[string]bool{
@@ -425,7 +505,7 @@ func TestOpenAPIContract(t *testing.T) {
 			if err != nil {
 				t.Fatalf("router: %v", err)
 			}
-			c := &contract{t: t, url: srv.URL, broken: broken, doc: d.doc, router: router, seen: map[string]map[int]int{}, ok: map[string]step{},
+			c := &contract{t: t, name: d.name, url: srv.URL, broken: broken, doc: d.doc, router: router, seen: map[string]map[int]int{}, ok: map[string]step{},
 				vars: map[string]string{"tenant": "acme", "client": cred.ClientID, "secret": secret,
 					"limclient": lim.ClientID, "limsecret": limSecret, "bclient": bClient, "bsecret": bSecret}}
 			sc := scenarios[d.name]
@@ -434,6 +514,7 @@ func TestOpenAPIContract(t *testing.T) {
 			}
 			sc(c, func(down bool) { ready = !down })
 			c.derive()
+			c.probeMethods()
 			c.checkCoverage(d.name)
 			total += len(c.seen)
 		})
