@@ -114,7 +114,7 @@ var methodOrder = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 func opData(doc, method, path string, item *openapi3.PathItem, op *openapi3.Operation, t *openapi3.T) pageOp {
 	po := pageOp{Anchor: doc + "-" + strings.ToLower(method) + strings.NewReplacer("/", "-", "{", "", "}", "", ".", "-").Replace(path),
-		Method: method, Path: path, Summary: op.Summary, Description: op.Description}
+		Method: method, Path: path, Summary: op.Summary, Description: strings.TrimSpace(item.Description + " " + op.Description)}
 	sec := t.Security
 	if op.Security != nil {
 		sec = *op.Security
@@ -136,7 +136,7 @@ func opData(doc, method, path string, item *openapi3.PathItem, op *openapi3.Oper
 		if p.Value == nil {
 			continue
 		}
-		po.Params = append(po.Params, paramData(doc, p.Value))
+		po.Params = append(po.Params, paramData(p.Value))
 	}
 	if op.RequestBody != nil && op.RequestBody.Value != nil {
 		po.BodyRequired = op.RequestBody.Value.Required
@@ -166,7 +166,7 @@ func opData(doc, method, path string, item *openapi3.PathItem, op *openapi3.Oper
 	return po
 }
 
-func paramData(doc string, p *openapi3.Parameter) pageParam {
+func paramData(p *openapi3.Parameter) pageParam {
 	return pageParam{Name: p.Name, In: p.In, Required: p.Required, Description: p.Description, Type: typeOf(p.Schema)}
 }
 
@@ -216,7 +216,7 @@ func node(doc, name string, required bool, ref *openapi3.SchemaRef, depth int, e
 	if depth >= maxDepth {
 		return n
 	}
-	for _, p := range sortedKeysOrdered(s) {
+	for _, p := range sortedKeys(s.Properties) {
 		n.Children = append(n.Children, node(doc, p, slices.Contains(s.Required, p), s.Properties[p], depth+1, false))
 	}
 	if s.Items != nil {
@@ -235,10 +235,6 @@ func node(doc, name string, required bool, ref *openapi3.SchemaRef, depth int, e
 	}
 	return n
 }
-
-// sortedKeysOrdered returns the properties in the order the document
-// lists them where the loader kept it, else sorted.
-func sortedKeysOrdered(s *openapi3.Schema) []string { return sortedKeys(s.Properties) }
 
 func typeOf(ref *openapi3.SchemaRef) string {
 	if ref == nil {
