@@ -16,7 +16,7 @@ import (
 // The documents describe Roster; they hold no tenant data, so they are
 // public like /healthz.
 func Register(mux *http.ServeMux, s *Set) {
-	page, err := renderPage(s)
+	page, err := s.Page()
 	if err != nil {
 		// The page is rendered from constants of the binary; TestDocsPage
 		// fails first.

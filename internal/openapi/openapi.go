@@ -32,6 +32,18 @@ type Document struct {
 type Set struct {
 	Docs   []*Document
 	byName map[string]*Document
+
+	// The /docs page, rendered on first use and kept: every server.New
+	// (tests build hundreds) registers the same documents.
+	pageOnce sync.Once
+	page     []byte
+	pageErr  error
+}
+
+// Page returns the /docs page rendered from s.
+func (s *Set) Page() ([]byte, error) {
+	s.pageOnce.Do(func() { s.page, s.pageErr = renderPage(s) })
+	return s.page, s.pageErr
 }
 
 // Get returns the document called name, or nil.

@@ -78,3 +78,22 @@ func TestValidatorRejectsWrongResponses(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLoad is what a process start pays for the documents (parse,
+// validate, encode) and the /docs page.
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		s, err := openapi.Load()
+		if err != nil {
+			b.Fatal(err)
+		}
+		openapi.Register(http.NewServeMux(), s)
+	}
+}
+
+func BenchmarkRegister(b *testing.B) {
+	s := openapi.Default()
+	for b.Loop() {
+		openapi.Register(http.NewServeMux(), s)
+	}
+}
