@@ -16,6 +16,7 @@ import (
 	"github.com/roster-dev/roster/internal/dialect/truv"
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/httpapi"
+	"github.com/roster-dev/roster/internal/openapi"
 )
 
 // Options configure the handler.
@@ -49,6 +50,8 @@ func New(svc *directory.Service, o Options) http.Handler {
 	}
 	mux := http.NewServeMux()
 	Mount(mux, svc, o)
+	// The OpenAPI documents and the /docs page rendered from them.
+	openapi.Register(mux, openapi.Default())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		_ = httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

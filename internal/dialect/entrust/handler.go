@@ -94,12 +94,13 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	notAllowed(user, "GET", "PUT", "DELETE")
 
 	// The literal sub-paths below would otherwise be taken by the {id}
-	// routes for GET, PUT and DELETE; other methods fall to the {id}
-	// catch-all, which answers 405 too.
+	// routes for GET, PUT and DELETE, and by the {id} catch-all (whose
+	// Allow names the {id} methods) for PATCH; methods no client sends
+	// fall to that catch-all, which answers 405 too.
 	handle("POST "+byUserID, h.authed(h.getByUserID))
 	handle("POST "+byExtID, h.authed(h.getByExternalID))
 	for _, p := range []string{byUserID, byExtID} {
-		for _, m := range []string{"GET", "PUT", "DELETE"} {
+		for _, m := range []string{"GET", "PUT", "PATCH", "DELETE"} {
 			handle(m+" "+p, methodNotAllowed([]string{"POST"}))
 		}
 	}
@@ -107,6 +108,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	handle("PUT "+multiple, h.authed(httpapi.RefusingIdempotencyKey(h.updateUsers)))
 	handle("DELETE "+multiple, h.authed(httpapi.RefusingIdempotencyKey(h.deleteUsers)))
 	handle("GET "+multiple, methodNotAllowed([]string{"POST", "PUT", "DELETE"}))
+	handle("PATCH "+multiple, methodNotAllowed([]string{"POST", "PUT", "DELETE"}))
 
 	handle("POST "+paged, h.authed(h.usersPaged))
 	notAllowed(paged, "POST")
