@@ -17,6 +17,10 @@ import (
 type Change struct {
 	Audit       AuditEntry
 	Idempotency *IdempotencyMark // nil: the request had no Idempotency-Key
+	// User is the user as a create or update writes it (nil for other
+	// changes): the store's webhook outbox sends it, without its SSN,
+	// with the user.created or user.updated event (docs/WEBHOOKS.md).
+	User *User
 }
 
 // Audit actions. Each names the kind of record and what happened to it.
