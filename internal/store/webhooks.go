@@ -197,8 +197,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 
 // RecordDelivery implements webhook.Outbox.
 func (s *Store) RecordDelivery(ctx context.Context, d *webhook.Delivery, r webhook.Result) error {
-	// A finished row keeps its last next_attempt_at (when it was last
-	// due); a pending one gets the retry time.
+	// A pending row gets its retry time; a finished one records its
+	// last attempt's time there and in done_at.
 	var done int64
 	next := micros(r.At)
 	if r.State == webhook.StatePending {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -357,5 +358,5 @@ func truncate(s string) string {
 	if len(s) <= maxErrorLen {
 		return s
 	}
-	return s[:maxErrorLen] + "…"
+	return strings.ToValidUTF8(s[:maxErrorLen], "") + "…" // cut on a character boundary
 }

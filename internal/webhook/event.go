@@ -40,7 +40,7 @@ func EventTypeOf(action string) string {
 // type) into a sorted list without duplicates.
 func ParseEvents(s string) ([]string, error) {
 	if strings.TrimSpace(s) == "" {
-		return slices.Clone(EventTypes), nil
+		return slices.Sorted(slices.Values(EventTypes)), nil
 	}
 	seen := map[string]bool{}
 	for _, e := range strings.Split(s, ",") {

@@ -144,10 +144,10 @@ func (h *harness) subscribe(t *testing.T, tenantID, url string, events []string)
 	return sub, sec
 }
 
-// run starts a dispatcher on out until the test ends.
+// run starts a dispatcher on out until the test ends. Tests set
+// AllowPrivate: their receivers listen on loopback.
 func run(t *testing.T, out webhook.Outbox, o webhook.Options) *webhook.Dispatcher {
 	t.Helper()
-	o.AllowPrivate = true // the receiver is on loopback
 	if o.PollInterval == 0 {
 		o.PollInterval = 10 * time.Millisecond
 	}
@@ -235,6 +235,8 @@ func TestDeliversChangesFromTwoDialects(t *testing.T) {
 	apitest.ForEachBackend(t, func(t *testing.T, backend string) {
 		h := newHarness(t, backend, nil)
 		other := h.env.NewTenant("other", directory.DefaultUniquePolicy) // no subscription
+		deletes := newReceiver(t, nil)
+		h.subscribe(t, h.env.Creds.Tenant.ID, deletes.srv.URL, []string{webhook.UserDeleted})
 
 		a := h.truvCreate(t, "a-1", "ann@example.com")
 		h.scimPatch(t, a, "Ng")
@@ -249,8 +251,8 @@ func TestDeliversChangesFromTwoDialects(t *testing.T) {
 		if r := osp.Do("truv", "POST", "/v1/users/", []byte(`{"external_user_id":"o-1","first_name":"O","last_name":"P"}`), nil); r.Status != 201 {
 			t.Fatalf("other tenant create: %d %s", r.Status, r.Body)
 		}
-		if n, err := h.store.PendingDeliveries(t.Context()); err != nil || n != 4 {
-			t.Fatalf("outbox before any dispatcher: %d pending (%v), want 4", n, err)
+		if n, err := h.store.PendingDeliveries(t.Context()); err != nil || n != 5 {
+			t.Fatalf("outbox before any dispatcher: %d pending (%v), want 4 + 1 delete", n, err)
 		}
 		infos, err := h.store.ListDeliveries(t.Context(), store.DeliveryQuery{})
 		if err != nil {
@@ -262,7 +264,7 @@ func TestDeliversChangesFromTwoDialects(t *testing.T) {
 			}
 		}
 
-		d := run(t, h.store, webhook.Options{})
+		d := run(t, h.store, webhook.Options{AllowPrivate: true})
 		got := h.rcv.waitFor("4 events", func(got []received) bool { return len(got) >= 4 })
 		if len(got) != 4 {
 			t.Errorf("got %d requests, want 4 (one per event)", len(got))
@@ -332,9 +334,12 @@ func TestDeliversChangesFromTwoDialects(t *testing.T) {
 			}
 		}
 		waitDrained(t, h.store)
+		if got := deletes.requests(); len(got) != 1 || got[0].event.Type != webhook.UserDeleted || got[0].event.UserID != a {
+			t.Errorf("user.deleted-only subscription got %d requests, want the one delete", len(got))
+		}
 		byOutcome, depth, err := d.Stats(t.Context())
-		if err != nil || byOutcome["delivered"] != 4 || depth != 0 {
-			t.Errorf("Stats: %v, depth %d, %v; want 4 delivered, depth 0", byOutcome, depth, err)
+		if err != nil || byOutcome["delivered"] != 5 || depth != 0 {
+			t.Errorf("Stats: %v, depth %d, %v; want 5 delivered, depth 0", byOutcome, depth, err)
 		}
 	})
 }
@@ -384,7 +389,7 @@ func TestRetriesKeepUserOrder(t *testing.T) {
 		})
 		a := h.truvCreate(t, "a-1", "ann@example.com")
 		h.scimPatch(t, a, "Ng")
-		run(t, h.store, webhook.Options{})
+		run(t, h.store, webhook.Options{AllowPrivate: true})
 		got := h.rcv.waitFor("create thrice, then update", func(got []received) bool { return len(got) >= 4 })
 		var seq []string
 		for _, r := range got {
@@ -426,7 +431,7 @@ func TestDeadLetter(t *testing.T) {
 		})
 		a := h.truvCreate(t, "a-1", "ann@example.com")
 		h.scimPatch(t, a, "Ng")
-		d := run(t, h.store, webhook.Options{MaxAttempts: 3})
+		d := run(t, h.store, webhook.Options{AllowPrivate: true, MaxAttempts: 3})
 		got := h.rcv.waitFor("3 attempts, then the update", func(got []received) bool { return len(got) >= 4 })
 		if got[3].event.Type != webhook.UserUpdated {
 			t.Errorf("4th request: %s, want the update after the dead create", got[3].event.Type)

@@ -1,0 +1,189 @@
+package webhook_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roster-dev/roster/internal/apitest"
+	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/store"
+	"github.com/roster-dev/roster/internal/testdb"
+	"github.com/roster-dev/roster/internal/webhook"
+)
+
+// storeEnv is a tenant with a subscription on a database a test may
+// reopen, written through the Service directly.
+type storeEnv struct {
+	url string
+	svc *directory.Service
+	p   directory.Principal
+}
+
+func newStoreEnv(t *testing.T, st *store.Store, url, receiverURL string) (*storeEnv, string) {
+	t.Helper()
+	ctx := t.Context()
+	svc := directory.NewService(st, directory.Options{})
+	tn, err := svc.CreateTenant(ctx, "acme", directory.DefaultUniquePolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := webhook.NewSecret()
+	sub := &webhook.Subscription{ID: directory.NewID(), TenantID: tn.ID, URL: receiverURL, Events: webhook.EventTypes, CreatedAt: time.Now()}
+	if err := st.CreateWebhook(ctx, sub, sec); err != nil {
+		t.Fatal(err)
+	}
+	return &storeEnv{url: url, svc: svc, p: directory.Principal{TenantID: tn.ID, TenantName: tn.Name, Unique: tn.Unique}}, sec
+}
+
+// change creates n users and renames each once: 2n events, two per user.
+func (e *storeEnv) change(t *testing.T, n int) {
+	t.Helper()
+	for i := range n {
+		u, err := e.svc.CreateUser(t.Context(), e.p, &directory.User{Username: fmt.Sprintf("u%d", i), FirstName: "A", LastName: "B"}, directory.Rules{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.UpdateUser(t.Context(), e.p, u.ID, directory.Rules{}, 0, func(u *directory.User) error {
+			u.LastName = "C"
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkOnceInOrder fails unless got holds every one of want events exactly
+// once, each user's created before its updated.
+func checkOnceInOrder(t *testing.T, got []received, want int) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, r := range got {
+		seen[r.event.ID]++
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("event %s delivered %d times, want once", id, n)
+		}
+	}
+	if len(seen) != want {
+		t.Errorf("%d distinct events delivered, want %d", len(seen), want)
+	}
+	for user, types := range typesByUser(got) {
+		if strings.Join(types, ",") != "user.created,user.updated" {
+			t.Errorf("user %s: events %v, want created then updated", user, types)
+		}
+	}
+}
+
+// TestCrashBetweenCommitAndDelivery: changes commit while no dispatcher
+// runs, a dispatcher claims some of them and dies without sending, and
+// the database is closed. A new process on the same database delivers
+// every event once the dead claim's lease has ended, in order per user.
+func TestCrashBetweenCommitAndDelivery(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, backend string) {
+		rcv := newReceiver(t, nil)
+		url, kr := testdb.URL(t, backend), testdb.Keyring(t)
+		first, err := store.Open(t.Context(), url, store.Options{Keyring: kr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := first.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		e, _ := newStoreEnv(t, first, url, rcv.srv.URL)
+		e.change(t, 3)
+		claimed, err := first.ClaimDeliveries(t.Context(), time.Now(), time.Minute, 2)
+		if err != nil || len(claimed) != 2 {
+			t.Fatalf("claim: %d deliveries (%v), want 2", len(claimed), err)
+		}
+		if err := first.Close(); err != nil { // the crash: nothing was sent
+			t.Fatal(err)
+		}
+		if got := rcv.requests(); len(got) != 0 {
+			t.Fatalf("%d requests before any dispatcher ran", len(got))
+		}
+
+		second := testdb.OpenURL(t, url, kr)
+		later := func() time.Time { return time.Now().Add(2 * time.Minute) } // past the dead claim's lease
+		run(t, second, webhook.Options{AllowPrivate: true, Now: later})
+		got := rcv.waitFor("6 events", func(got []received) bool { return distinctEvents(got) >= 6 })
+		waitDrained(t, second)
+		checkOnceInOrder(t, rcv.requests(), 6)
+		_ = got
+	})
+}
+
+// TestTwoDispatchersOnePostgres: two instances' dispatchers share one
+// outbox while changes are being committed; every event is delivered
+// exactly once, in order per user.
+func TestTwoDispatchersOnePostgres(t *testing.T) {
+	rcv := newReceiver(t, nil)
+	url, kr := testdb.PostgresURL(t), testdb.Keyring(t)
+	a, b := testdb.OpenURL(t, url, kr), testdb.OpenURL(t, url, kr)
+	e, _ := newStoreEnv(t, a, url, rcv.srv.URL)
+	run(t, a, webhook.Options{AllowPrivate: true})
+	run(t, b, webhook.Options{AllowPrivate: true})
+	const users = 25
+	e.change(t, users)
+	rcv.waitFor("every event", func(got []received) bool { return distinctEvents(got) >= 2*users })
+	waitDrained(t, a)
+	checkOnceInOrder(t, rcv.requests(), 2*users)
+}
+
+// TestDialTimeRefusal: a stored URL whose address the policy refuses
+// (as when DNS answers differently after the subscription was added) is
+// refused when dialled: the receiver gets nothing, and the delivery is
+// dead with the reason.
+func TestDialTimeRefusal(t *testing.T) {
+	rcv := newReceiver(t, func(event, int) int { return http.StatusOK })
+	st := testdb.SQLite(t)
+	e, _ := newStoreEnv(t, st, "", rcv.srv.URL) // 127.0.0.1: stored as if it had resolved elsewhere
+	e.change(t, 1)
+	run(t, st, webhook.Options{MaxAttempts: 1}) // private destinations not allowed
+	waitDrained(t, st)
+	if got := rcv.requests(); len(got) != 0 {
+		t.Errorf("receiver on loopback got %d requests, want none", len(got))
+	}
+	dead, err := st.ListDeliveries(t.Context(), store.DeliveryQuery{State: webhook.StateDead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 2 || !strings.Contains(dead[0].LastError, "not allowed") || dead[0].LastStatus != 0 {
+		t.Errorf("dead: %+v, want both events refused at dial", deref(dead))
+	}
+	for _, d := range dead {
+		if strings.Contains(d.LastError, "token=") || strings.Contains(d.LastError, rcv.srv.URL) {
+			t.Errorf("stored error repeats the URL: %q", d.LastError)
+		}
+	}
+}
+
+// TestRemoveWebhookDropsItsQueue: removing a subscription deletes its
+// pending deliveries with it, and a second remove is not found.
+func TestRemoveWebhookDropsItsQueue(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, backend string) {
+		st := testdb.Open(t, backend)
+		e, _ := newStoreEnv(t, st, "", "http://127.0.0.1:1/")
+		e.change(t, 2)
+		subs, err := st.ListWebhooks(t.Context(), e.p.TenantID)
+		if err != nil || len(subs) != 1 {
+			t.Fatalf("ListWebhooks: %d (%v)", len(subs), err)
+		}
+		if n, _ := st.PendingDeliveries(t.Context()); n != 4 {
+			t.Fatalf("pending: %d, want 4", n)
+		}
+		if err := st.DeleteWebhook(t.Context(), subs[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := st.PendingDeliveries(t.Context()); n != 0 {
+			t.Errorf("pending after remove: %d, want 0", n)
+		}
+		if err := st.DeleteWebhook(context.Background(), subs[0].ID); err == nil {
+			t.Errorf("second remove: nil error, want not found")
+		}
+	})
+}
