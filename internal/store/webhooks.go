@@ -318,3 +318,53 @@ func (s *Store) ListDeliveries(ctx context.Context, q DeliveryQuery) ([]*Deliver
 	}
 	return out, nil
 }
+
+// reencryptWebhooks seals every webhook signing secret sealed under
+// another key again under the current one. Subscriptions are few, so one
+// read and one write transaction cover them all; as for SSNs, an UPDATE
+// applies only where the column still holds what was read.
+func (s *Store) reencryptWebhooks(ctx context.Context, st *ReencryptStats, progress func(ReencryptStats)) error {
+	current := s.kr.CurrentKeyID()
+	rows, err := s.r.QueryContext(ctx, `SELECT id, secret_sealed FROM webhooks ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("reencrypt webhook secrets: %w", err)
+	}
+	var todo []resealed
+	n := 0
+	for rows.Next() {
+		var id string
+		var sealed []byte
+		if err := rows.Scan(&id, &sealed); err != nil {
+			rows.Close()
+			return fmt.Errorf("reencrypt webhook secrets: %w", err)
+		}
+		n++
+		if kid, _ := secret.KeyIDOf(sealed); kid == current {
+			continue
+		}
+		plain, err := s.kr.Open(sealed, webhookAAD(id))
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("reencrypt secret of webhook %s: %w", id, err)
+		}
+		todo = append(todo, resealed{where: []any{id}, old: sealed, new: s.kr.Seal(plain, webhookAAD(id))})
+		clear(plain)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return fmt.Errorf("reencrypt webhook secrets: %w", err)
+	}
+	rows.Close()
+	if n == 0 {
+		return nil
+	}
+	if err := s.writeResealed(ctx, todo, st,
+		`UPDATE webhooks SET secret_sealed = $2 WHERE id = $1 AND secret_sealed = $3`); err != nil {
+		return fmt.Errorf("reencrypt webhook secrets: %w", err)
+	}
+	st.Scanned += int64(n)
+	if progress != nil {
+		progress(*st)
+	}
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/roster-dev/roster/internal/apitest"
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/secret"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/testdb"
 	"github.com/roster-dev/roster/internal/webhook"
@@ -110,10 +111,9 @@ func TestCrashBetweenCommitAndDelivery(t *testing.T) {
 		second := testdb.OpenURL(t, url, kr)
 		later := func() time.Time { return time.Now().Add(2 * time.Minute) } // past the dead claim's lease
 		run(t, second, webhook.Options{AllowPrivate: true, Now: later})
-		got := rcv.waitFor("6 events", func(got []received) bool { return distinctEvents(got) >= 6 })
+		rcv.waitFor("6 events", func(got []received) bool { return distinctEvents(got) >= 6 })
 		waitDrained(t, second)
 		checkOnceInOrder(t, rcv.requests(), 6)
-		_ = got
 	})
 }
 
@@ -184,6 +184,48 @@ func TestRemoveWebhookDropsItsQueue(t *testing.T) {
 		}
 		if err := st.DeleteWebhook(context.Background(), subs[0].ID); err == nil {
 			t.Errorf("second remove: nil error, want not found")
+		}
+	})
+}
+
+// TestKeyRotationReencryptsSecrets: `roster key rotate --reencrypt`
+// (Store.Reencrypt) moves webhook signing secrets to the new key, so the
+// old key can be dropped and deliveries still sign with the same secret.
+func TestKeyRotationReencryptsSecrets(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, backend string) {
+		rcv := newReceiver(t, nil)
+		url := testdb.URL(t, backend)
+		oldKey, newKey := secret.NewKeySpec(), secret.NewKeySpec()
+		ring := func(spec string) *secret.Keyring {
+			kr, err := secret.ParseKeyring(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kr
+		}
+		first := testdb.OpenURL(t, url, ring("old:"+oldKey))
+		e, sec := newStoreEnv(t, first, url, rcv.srv.URL)
+		e.change(t, 1)
+
+		both := testdb.OpenURL(t, url, ring("new:"+newKey+",old:"+oldKey))
+		if _, err := both.Reencrypt(t.Context(), 0, nil); err != nil {
+			t.Fatal(err)
+		}
+		usage, err := both.KeyUsage(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(usage) != 1 || usage[0].KeyID != "new" || usage[0].Webhooks != 1 {
+			t.Fatalf("key usage after reencrypt: %+v, want the webhook secret under new only", usage)
+		}
+
+		onlyNew := testdb.OpenURL(t, url, ring("new:"+newKey))
+		run(t, onlyNew, webhook.Options{AllowPrivate: true})
+		got := rcv.waitFor("2 events", func(got []received) bool { return distinctEvents(got) >= 2 })
+		for _, r := range got {
+			if err := webhook.Verify([]byte(sec), r.header.Get(webhook.SignatureHeader), r.body, time.Now(), time.Minute); err != nil {
+				t.Errorf("after rotation: %v", err)
+			}
 		}
 	})
 }
