@@ -1,0 +1,134 @@
+package store_test
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	d "github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/secret"
+	"github.com/roster-dev/roster/internal/store"
+	"github.com/roster-dev/roster/internal/testdb"
+	"github.com/roster-dev/roster/internal/webhook"
+)
+
+// userChange is the Change the Service builds for a create of u.
+func userChange(u *d.User) *d.Change {
+	return &d.Change{User: u, Audit: d.AuditEntry{ID: d.NewID(), TenantID: u.TenantID, At: u.CreatedAt, Actor: "bench",
+		Action: d.ActionUserCreate, TargetType: d.TargetUser, TargetID: u.ID, Fields: []string{"email", "ssn"}}}
+}
+
+func newUser(tenantID string, i int64) *d.User {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	u := &d.User{ID: d.NewID(), TenantID: tenantID, Username: fmt.Sprintf("u%d", i), Email: fmt.Sprintf("u%d@example.com", i),
+		FirstName: "Ann", LastName: "Lee", SSN: secret.Value("987654321"), State: d.StateActive, Version: 1, CreatedAt: now, UpdatedAt: now}
+	u.UsernameNorm, u.EmailNorm = u.Username, u.Email
+	return u
+}
+
+// TestOutboxWrittenWithTheChange: a create writes one outbox row per
+// matching subscription in its transaction, without the SSN; a create
+// that fails on a claim writes none; a subscription to other types gets
+// none.
+func TestOutboxWrittenWithTheChange(t *testing.T) {
+	t.Parallel()
+	for _, backend := range testdb.Backends {
+		t.Run(backend, func(t *testing.T) {
+			s := testdb.Open(t, backend)
+			ctx := t.Context()
+			tn := &d.Tenant{ID: d.NewID(), Name: "acme", CreatedAt: time.Now()}
+			if err := s.CreateTenant(ctx, tn, nil); err != nil {
+				t.Fatal(err)
+			}
+			for _, events := range [][]string{{webhook.UserCreated}, {webhook.UserCreated, webhook.UserUpdated}, {webhook.UserDeleted}} {
+				w := &webhook.Subscription{ID: d.NewID(), TenantID: tn.ID, URL: "https://hooks.example/", Events: events, CreatedAt: time.Now()}
+				if err := s.CreateWebhook(ctx, w, webhook.NewSecret()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			u := newUser(tn.ID, 1)
+			claims := []d.Claim{{Kind: d.ClaimLogin, Value: u.UsernameNorm}}
+			if err := s.CreateUser(ctx, u, claims, userChange(u)); err != nil {
+				t.Fatal(err)
+			}
+			dup := newUser(tn.ID, 2)
+			if err := s.CreateUser(ctx, dup, claims, userChange(dup)); err == nil {
+				t.Fatal("second holder of a login: nil error, want a conflict")
+			}
+			rows, err := store.QueryStringsForTest(ctx, s, `SELECT user_id, payload FROM webhook_outbox ORDER BY seq`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 2 {
+				t.Fatalf("%d outbox rows, want 2 (two subscriptions to user.created; none for the failed create)", len(rows))
+			}
+			for _, r := range rows {
+				if r[0] != u.ID || strings.Contains(r[1], "987654321") || !strings.Contains(r[1], `"type":"user.created"`) {
+					t.Errorf("outbox row %v", r)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkUserWriteWebhooks measures what webhooks add to a user
+// write. lookup: the outbox step alone for a tenant without subscriptions
+// (one SELECT, in a read transaction, no commit), beside floor: a SELECT
+// of nothing through the same driver, the least any statement costs.
+// create/none and
+// create/subscribed: a store create with its audit entry, without and
+// with one subscription (then the payload is encoded and one row
+// inserted), with eight writers as a server has them.
+func BenchmarkUserWriteWebhooks(b *testing.B) {
+	for _, backend := range testdb.Backends {
+		b.Run(backend+"/lookup", func(b *testing.B) {
+			s := testdb.Open(b, backend)
+			tn := &d.Tenant{ID: d.NewID(), Name: "bench", CreatedAt: time.Now()}
+			if err := s.CreateTenant(b.Context(), tn, nil); err != nil {
+				b.Fatal(err)
+			}
+			ch := userChange(newUser(tn.ID, 1))
+			b.ResetTimer()
+			if err := store.EnqueueWebhooksReadOnlyForTest(b.Context(), s, ch, b.N); err != nil {
+				b.Fatal(err)
+			}
+		})
+		b.Run(backend+"/floor", func(b *testing.B) {
+			s := testdb.Open(b, backend)
+			b.ResetTimer()
+			if err := store.QueryLoopForTest(b.Context(), s, b.N, `SELECT 1 WHERE $1 = ''`, "x"); err != nil {
+				b.Fatal(err)
+			}
+		})
+		for _, subscribed := range []bool{false, true} {
+			name := map[bool]string{false: "none", true: "subscribed"}[subscribed]
+			b.Run(backend+"/create/"+name, func(b *testing.B) {
+				s := testdb.Open(b, backend)
+				tn := &d.Tenant{ID: d.NewID(), Name: "bench", CreatedAt: time.Now()}
+				if err := s.CreateTenant(b.Context(), tn, nil); err != nil {
+					b.Fatal(err)
+				}
+				if subscribed {
+					w := &webhook.Subscription{ID: d.NewID(), TenantID: tn.ID, URL: "https://hooks.example/", Events: webhook.EventTypes, CreatedAt: time.Now()}
+					if err := s.CreateWebhook(b.Context(), w, webhook.NewSecret()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				var n atomic.Int64
+				b.SetParallelism(8)
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						u := newUser(tn.ID, n.Add(1))
+						if err := s.CreateUser(b.Context(), u, []d.Claim{{Kind: d.ClaimLogin, Value: u.UsernameNorm}}, userChange(u)); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
