@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -130,5 +131,70 @@ func BenchmarkUserWriteWebhooks(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// TestDeliveryLeaseAndPurge: a claim whose lease ran out is taken over
+// with a new token, the old holder can no longer record an outcome, the
+// new one can; the purge deletes finished rows by their age and state.
+func TestDeliveryLeaseAndPurge(t *testing.T) {
+	t.Parallel()
+	for _, backend := range testdb.Backends {
+		t.Run(backend, func(t *testing.T) {
+			s := testdb.Open(t, backend)
+			ctx := t.Context()
+			tn := &d.Tenant{ID: d.NewID(), Name: "acme", CreatedAt: time.Now()}
+			if err := s.CreateTenant(ctx, tn, nil); err != nil {
+				t.Fatal(err)
+			}
+			w := &webhook.Subscription{ID: d.NewID(), TenantID: tn.ID, URL: "https://hooks.example/", Events: webhook.EventTypes, CreatedAt: time.Now()}
+			if err := s.CreateWebhook(ctx, w, "whsec_test"); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 2 {
+				u := newUser(tn.ID, int64(i))
+				if err := s.CreateUser(ctx, u, nil, userChange(u)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t0 := time.Now()
+			first, err := s.ClaimDeliveries(ctx, t0, time.Minute, 10)
+			if err != nil || len(first) != 2 || string(first[0].Secret) != "whsec_test" || first[0].SecretErr != nil {
+				t.Fatalf("claim: %d deliveries (%v)", len(first), err)
+			}
+			if again, err := s.ClaimDeliveries(ctx, t0.Add(30*time.Second), time.Minute, 10); err != nil || len(again) != 0 {
+				t.Fatalf("claim within the lease: %d deliveries (%v), want none", len(again), err)
+			}
+			second, err := s.ClaimDeliveries(ctx, t0.Add(2*time.Minute), time.Minute, 10)
+			if err != nil || len(second) != 2 || second[0].Token == first[0].Token || second[0].Seq != first[0].Seq {
+				t.Fatalf("claim after the lease: %d deliveries (%v), want both under a new token", len(second), err)
+			}
+			done := t0.Add(3 * time.Minute)
+			if err := s.RecordDelivery(ctx, first[0], webhook.Result{State: webhook.StateDelivered, Status: 200, At: done}); !errors.Is(err, webhook.ErrLeaseLost) {
+				t.Errorf("record by the old holder: %v, want ErrLeaseLost", err)
+			}
+			if err := s.RecordDelivery(ctx, second[0], webhook.Result{State: webhook.StateDelivered, Status: 200, At: done}); err != nil {
+				t.Fatalf("record by the new holder: %v", err)
+			}
+			if err := s.RecordDelivery(ctx, second[1], webhook.Result{State: webhook.StateDead, Status: 500, Error: "receiver answered 500", At: done}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RecordDelivery(ctx, second[1], webhook.Result{State: webhook.StateDelivered, At: done}); !errors.Is(err, webhook.ErrLeaseLost) {
+				t.Errorf("second record of one claim: %v, want ErrLeaseLost", err)
+			}
+			if n, err := s.PurgeDeliveries(ctx, done, done); err != nil || n != 0 {
+				t.Errorf("purge of nothing old enough: %d (%v)", n, err)
+			}
+			if n, err := s.PurgeDeliveries(ctx, done.Add(time.Second), done); err != nil || n != 1 {
+				t.Errorf("purge delivered: %d (%v), want 1", n, err)
+			}
+			left, err := s.ListDeliveries(ctx, store.DeliveryQuery{})
+			if err != nil || len(left) != 1 || left[0].State != webhook.StateDead || left[0].LastError != "receiver answered 500" {
+				t.Fatalf("left after purge: %d (%v), want the dead one", len(left), err)
+			}
+			if n, err := s.PurgeDeliveries(ctx, done, done.Add(time.Second)); err != nil || n != 1 {
+				t.Errorf("purge dead: %d (%v), want 1", n, err)
+			}
+		})
 	}
 }

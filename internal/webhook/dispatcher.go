@@ -231,6 +231,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer poll.Stop()
 	var lastPurge time.Time
 	for {
+		// First, so that a backlog that keeps every slot busy does not
+		// starve it.
+		if now := d.o.Now(); now.Sub(lastPurge) >= purgeEvery && ctx.Err() == nil {
+			lastPurge = now
+			d.purge(ctx, now)
+		}
 		if free := cap(slots) - len(slots); free > 0 && ctx.Err() == nil {
 			ds, err := d.out.ClaimDeliveries(ctx, d.o.Now(), d.o.Lease, free)
 			if err != nil && ctx.Err() == nil {
@@ -252,10 +258,6 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			if len(ds) == free {
 				continue // more may be due: claim again at once
 			}
-		}
-		if now := d.o.Now(); now.Sub(lastPurge) >= purgeEvery {
-			lastPurge = now
-			d.purge(ctx, now)
 		}
 		if !poll.Stop() {
 			select {
