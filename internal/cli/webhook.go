@@ -83,7 +83,7 @@ func webhookAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	sub := &webhook.Subscription{ID: directory.NewID(), TenantID: t.ID, URL: target, Events: evs, CreatedAt: time.Now().UTC()}
 	sec := webhook.NewSecret()
-	if err := o.store.CreateWebhook(ctx, sub, sec); err != nil {
+	if err := o.store.CreateWebhook(ctx, sub, sec, adminChange(t.ID, directory.ActionWebhookCreate, sub.ID, []string{"url", "events"})); err != nil {
 		return err
 	}
 	if strings.HasPrefix(sub.URL, "http://") {
@@ -145,10 +145,14 @@ func webhookRemove(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if !ok {
 		return fmt.Errorf("webhook %q not found", pos[0])
 	}
-	if err := o.store.DeleteWebhook(ctx, id); err != nil {
-		if errors.Is(err, directory.ErrNotFound) {
-			return fmt.Errorf("webhook %q not found", pos[0])
-		}
+	w, err := o.store.GetWebhook(ctx, id)
+	if err == nil {
+		err = o.store.DeleteWebhook(ctx, w.TenantID, id, adminChange(w.TenantID, directory.ActionWebhookDelete, id, nil))
+	}
+	if errors.Is(err, directory.ErrNotFound) {
+		return fmt.Errorf("webhook %q not found", pos[0])
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "removed webhook %s and its queued deliveries\n", id)
@@ -229,6 +233,14 @@ func webhookDeliveries(ctx context.Context, args []string, stdout, stderr io.Wri
 			d.UserID, d.WebhookID, d.CreatedAt, when, last)
 	}
 	return tw.Flush()
+}
+
+// adminChange is the audit entry of a webhook change made by the roster
+// command: who added or removed which destination of a tenant's user data
+// is worth a record.
+func adminChange(tenantID, action, id string, fields []string) *directory.Change {
+	return &directory.Change{Audit: directory.AuditEntry{ID: directory.NewID(), TenantID: tenantID, At: time.Now().UTC(),
+		Actor: directory.ActorAdmin, Action: action, TargetType: directory.TargetWebhook, TargetID: id, Fields: fields}}
 }
 
 // startWebhooks runs the webhook dispatcher beside the server until ctx

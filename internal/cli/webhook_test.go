@@ -103,6 +103,11 @@ func TestWebhookCommands(t *testing.T) {
 	if code, out, _ := runCLI(t, "webhook", "deliveries", "--json"); code != 0 || strings.Count(out, `"seq"`) != 2 {
 		t.Errorf("deliveries after remove: %s, want the other webhook's 2", out)
 	}
+	// Adding and removing a destination of the tenant's data is audited.
+	if code, out, _ := runCLI(t, "audit", "--tenant", "acme", "--json"); code != 0 ||
+		!strings.Contains(out, `"webhook.create"`) || !strings.Contains(out, `"webhook.delete"`) || !strings.Contains(out, added.ID) {
+		t.Errorf("audit lacks the webhook changes: %s", out)
+	}
 	// The secret is stored sealed: its text is in no database file.
 	for _, name := range []string{"r.db", "r.db-wal"} {
 		b, err := os.ReadFile(filepath.Join(dir, name))

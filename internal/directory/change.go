@@ -34,6 +34,8 @@ const (
 	ActionTenantCreate     = "tenant.create"
 	ActionCredentialCreate = "credential.create"
 	ActionCredentialRevoke = "credential.revoke"
+	ActionWebhookCreate    = "webhook.create" // roster webhook add
+	ActionWebhookDelete    = "webhook.delete" // roster webhook remove
 )
 
 // Audit target kinds.
@@ -42,6 +44,7 @@ const (
 	TargetGroup      = "group"
 	TargetTenant     = "tenant"
 	TargetCredential = "credential"
+	TargetWebhook    = "webhook"
 )
 
 // ActorAdmin is the actor of changes made by the roster command itself

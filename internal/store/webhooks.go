@@ -77,15 +77,33 @@ func (s *Store) enqueueWebhooks(ctx context.Context, tx *sql.Tx, ch *directory.C
 
 // CreateWebhook stores a subscription with its signing secret, sealed
 // with the keyring (the dispatcher needs the secret itself to sign, so it
-// cannot be hashed). The tenant must exist.
-func (s *Store) CreateWebhook(ctx context.Context, w *webhook.Subscription, signingSecret string) error {
+// cannot be hashed), and ch (its audit entry; nil: none) in the same
+// transaction. The tenant must exist.
+func (s *Store) CreateWebhook(ctx context.Context, w *webhook.Subscription, signingSecret string, ch *directory.Change) error {
 	sealed := s.kr.Seal([]byte(signingSecret), webhookAAD(w.ID))
-	if _, err := s.exec(ctx,
-		`INSERT INTO webhooks (id, tenant_id, url, events, secret_sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		w.ID, w.TenantID, w.URL, strings.Join(w.Events, ","), sealed, micros(w.CreatedAt)); err != nil {
-		return fmt.Errorf("create webhook: %w", s.d.classify(err))
+	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO webhooks (id, tenant_id, url, events, secret_sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			w.ID, w.TenantID, w.URL, strings.Join(w.Events, ","), sealed, micros(w.CreatedAt)); err != nil {
+			return fmt.Errorf("create webhook: %w", s.d.classify(err))
+		}
+		return s.recordChange(ctx, tx, ch)
+	})
+}
+
+// GetWebhook returns a subscription (without its secret), or
+// ErrNotFound.
+func (s *Store) GetWebhook(ctx context.Context, id string) (*webhook.Subscription, error) {
+	var w webhook.Subscription
+	var events string
+	var created int64
+	err := s.r.QueryRowContext(ctx, `SELECT id, tenant_id, url, events, created_at FROM webhooks WHERE id = $1`, id).
+		Scan(&w.ID, &w.TenantID, &w.URL, &events, &created)
+	if err != nil {
+		return nil, fmt.Errorf("get webhook: %w", s.d.classify(err))
 	}
-	return nil
+	w.Events, w.CreatedAt = strings.Split(events, ","), fromMicros(created)
+	return &w, nil
 }
 
 // ListWebhooks returns a tenant's subscriptions, oldest first (without
@@ -115,19 +133,22 @@ func (s *Store) ListWebhooks(ctx context.Context, tenantID string) ([]*webhook.S
 	return out, nil
 }
 
-// DeleteWebhook removes a subscription and its outbox rows, delivered or
-// not. ErrNotFound if there is none with that id.
-func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
-	res, err := s.exec(ctx, `DELETE FROM webhooks WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("delete webhook: %w", s.d.classify(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete webhook: %w", err)
-	} else if n == 0 {
-		return directory.ErrNotFound
-	}
-	return nil
+// DeleteWebhook removes a subscription of the tenant and its outbox rows,
+// delivered or not, with ch (nil: none) in the same transaction.
+// ErrNotFound if the tenant has none with that id.
+func (s *Store) DeleteWebhook(ctx context.Context, tenantID, id string, ch *directory.Change) error {
+	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		if err != nil {
+			return fmt.Errorf("delete webhook: %w", s.d.classify(err))
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete webhook: %w", err)
+		} else if n == 0 {
+			return directory.ErrNotFound
+		}
+		return s.recordChange(ctx, tx, ch)
+	})
 }
 
 // dueWhere selects the claimable rows (alias o) at $1: pending, due, not

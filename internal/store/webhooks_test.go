@@ -45,7 +45,7 @@ func TestOutboxWrittenWithTheChange(t *testing.T) {
 			}
 			for _, events := range [][]string{{webhook.UserCreated}, {webhook.UserCreated, webhook.UserUpdated}, {webhook.UserDeleted}} {
 				w := &webhook.Subscription{ID: d.NewID(), TenantID: tn.ID, URL: "https://hooks.example/", Events: events, CreatedAt: time.Now()}
-				if err := s.CreateWebhook(ctx, w, webhook.NewSecret()); err != nil {
+				if err := s.CreateWebhook(ctx, w, webhook.NewSecret(), nil); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -113,7 +113,7 @@ func BenchmarkUserWriteWebhooks(b *testing.B) {
 				}
 				if subscribed {
 					w := &webhook.Subscription{ID: d.NewID(), TenantID: tn.ID, URL: "https://hooks.example/", Events: webhook.EventTypes, CreatedAt: time.Now()}
-					if err := s.CreateWebhook(b.Context(), w, webhook.NewSecret()); err != nil {
+					if err := s.CreateWebhook(b.Context(), w, webhook.NewSecret(), nil); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -148,7 +148,7 @@ func TestDeliveryLeaseAndPurge(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := &webhook.Subscription{ID: d.NewID(), TenantID: tn.ID, URL: "https://hooks.example/", Events: webhook.EventTypes, CreatedAt: time.Now()}
-			if err := s.CreateWebhook(ctx, w, "whsec_test"); err != nil {
+			if err := s.CreateWebhook(ctx, w, "whsec_test", nil); err != nil {
 				t.Fatal(err)
 			}
 			for i := range 2 {

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -34,7 +35,7 @@ func newStoreEnv(t *testing.T, st *store.Store, url, receiverURL string) (*store
 	}
 	sec := webhook.NewSecret()
 	sub := &webhook.Subscription{ID: directory.NewID(), TenantID: tn.ID, URL: receiverURL, Events: webhook.EventTypes, CreatedAt: time.Now()}
-	if err := st.CreateWebhook(ctx, sub, sec); err != nil {
+	if err := st.CreateWebhook(ctx, sub, sec, nil); err != nil {
 		t.Fatal(err)
 	}
 	return &storeEnv{url: url, svc: svc, p: directory.Principal{TenantID: tn.ID, TenantName: tn.Name, Unique: tn.Unique}}, sec
@@ -163,7 +164,8 @@ func TestDialTimeRefusal(t *testing.T) {
 }
 
 // TestRemoveWebhookDropsItsQueue: removing a subscription deletes its
-// pending deliveries with it, and a second remove is not found.
+// pending deliveries with it; another tenant's remove and a second remove
+// are not found.
 func TestRemoveWebhookDropsItsQueue(t *testing.T) {
 	apitest.ForEachBackend(t, func(t *testing.T, backend string) {
 		st := testdb.Open(t, backend)
@@ -176,14 +178,17 @@ func TestRemoveWebhookDropsItsQueue(t *testing.T) {
 		if n, _ := st.PendingDeliveries(t.Context()); n != 4 {
 			t.Fatalf("pending: %d, want 4", n)
 		}
-		if err := st.DeleteWebhook(t.Context(), subs[0].ID); err != nil {
+		if err := st.DeleteWebhook(t.Context(), directory.NewID(), subs[0].ID, nil); !errors.Is(err, directory.ErrNotFound) {
+			t.Errorf("remove as another tenant: %v, want ErrNotFound", err)
+		}
+		if err := st.DeleteWebhook(t.Context(), e.p.TenantID, subs[0].ID, nil); err != nil {
 			t.Fatal(err)
 		}
 		if n, _ := st.PendingDeliveries(t.Context()); n != 0 {
 			t.Errorf("pending after remove: %d, want 0", n)
 		}
-		if err := st.DeleteWebhook(context.Background(), subs[0].ID); err == nil {
-			t.Errorf("second remove: nil error, want not found")
+		if err := st.DeleteWebhook(context.Background(), e.p.TenantID, subs[0].ID, nil); !errors.Is(err, directory.ErrNotFound) {
+			t.Errorf("second remove: %v, want ErrNotFound", err)
 		}
 	})
 }

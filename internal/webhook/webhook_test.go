@@ -138,7 +138,7 @@ func (h *harness) subscribe(t *testing.T, tenantID, url string, events []string)
 	}
 	sub := &webhook.Subscription{ID: directory.NewID(), TenantID: tenantID, URL: u, Events: events, CreatedAt: time.Now().UTC()}
 	sec := webhook.NewSecret()
-	if err := h.store.CreateWebhook(t.Context(), sub, sec); err != nil {
+	if err := h.store.CreateWebhook(t.Context(), sub, sec, nil); err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
 	return sub, sec
