@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,6 +124,49 @@ func TestCrashBetweenCommitAndDelivery(t *testing.T) {
 // exactly once, in order per user.
 func TestTwoDispatchersOnePostgres(t *testing.T) {
 	rcv := newReceiver(t, nil)
+	testTwoDispatchers(t, rcv, checkOnceInOrder)
+}
+
+// TestTwoDispatchersWithRetries: the same while the receiver fails the
+// first attempt of every third event: each event is accepted exactly
+// once, and no attempt at a user's update precedes the accepted create.
+func TestTwoDispatchersWithRetries(t *testing.T) {
+	var n atomic.Int64
+	rcv := newReceiver(t, func(_ event, seen int) int {
+		if seen == 1 && n.Add(1)%3 == 0 {
+			return http.StatusBadGateway
+		}
+		return http.StatusOK
+	})
+	testTwoDispatchers(t, rcv, func(t *testing.T, got []received, want int) {
+		accepted := map[string]int{}
+		createdOK := map[string]bool{} // user -> its create was accepted
+		retried := 0
+		for _, r := range got {
+			if r.status/100 == 2 {
+				accepted[r.event.ID]++
+				if r.event.Type == webhook.UserCreated {
+					createdOK[r.event.UserID] = true
+				}
+			} else {
+				retried++
+			}
+			if r.event.Type == webhook.UserUpdated && !createdOK[r.event.UserID] {
+				t.Errorf("user %s: update attempted before its create was accepted", r.event.UserID)
+			}
+		}
+		if len(accepted) != want || retried == 0 {
+			t.Errorf("%d events accepted (want %d), %d failed attempts (want some)", len(accepted), want, retried)
+		}
+		for id, k := range accepted {
+			if k != 1 {
+				t.Errorf("event %s accepted %d times", id, k)
+			}
+		}
+	})
+}
+
+func testTwoDispatchers(t *testing.T, rcv *receiver, check func(*testing.T, []received, int)) {
 	url, kr := testdb.PostgresURL(t), testdb.Keyring(t)
 	a, b := testdb.OpenURL(t, url, kr), testdb.OpenURL(t, url, kr)
 	e, _ := newStoreEnv(t, a, url, rcv.srv.URL)
@@ -132,7 +176,7 @@ func TestTwoDispatchersOnePostgres(t *testing.T) {
 	e.change(t, users)
 	rcv.waitFor("every event", func(got []received) bool { return distinctEvents(got) >= 2*users })
 	waitDrained(t, a)
-	checkOnceInOrder(t, rcv.requests(), 2*users)
+	check(t, rcv.requests(), 2*users)
 }
 
 // TestDialTimeRefusal: a stored URL whose address the policy refuses

@@ -25,6 +25,7 @@ type received struct {
 	header http.Header
 	body   []byte
 	event  event
+	status int // what the receiver answered
 }
 
 // event is the payload as a receiver decodes it.
@@ -69,10 +70,10 @@ func newReceiver(t *testing.T, answer func(ev event, seen int) int) *receiver {
 		}
 		r.mu.Lock()
 		r.seen[ev.ID]++
-		n := r.seen[ev.ID]
-		r.got = append(r.got, received{header: req.Header.Clone(), body: body, event: ev})
+		status := r.answer(ev, r.seen[ev.ID])
+		r.got = append(r.got, received{header: req.Header.Clone(), body: body, event: ev, status: status})
 		r.mu.Unlock()
-		w.WriteHeader(r.answer(ev, n))
+		w.WriteHeader(status)
 		select {
 		case r.notify <- struct{}{}:
 		default:
