@@ -22,9 +22,9 @@ type KeyUsage struct {
 	Webhooks int64 `json:"webhooks"`
 }
 
-// KeyUsage counts the sealed SSNs and idempotent responses per key id,
-// ordered by key id. It reads only the key-id prefix of each ciphertext
-// and decrypts nothing, so it needs no key.
+// KeyUsage counts the sealed SSNs, idempotent responses and webhook
+// signing secrets per key id, ordered by key id. It reads only the key-id
+// prefix of each ciphertext and decrypts nothing, so it needs no key.
 func (s *Store) KeyUsage(ctx context.Context) ([]KeyUsage, error) {
 	by := map[string]*KeyUsage{}
 	count := func(query string, field func(*KeyUsage) *int64) error {
@@ -84,8 +84,8 @@ type ReencryptStats struct {
 // Reencrypt seals again, under the keyring's current key, every SSN,
 // stored idempotent response and webhook signing secret sealed under
 // another key. It walks the rows in keyset order, batch rows at a time
-// (default 500): each batch is read
-// outside any transaction, re-sealed in memory, and written in one
+// (default 500): each batch is read outside any transaction, re-sealed in
+// memory, and written in one
 // transaction whose every UPDATE applies only where the column still holds
 // the ciphertext that was read, so a user updated meanwhile keeps its
 // update (and its SSN, sealed by that write). A pass is idempotent and may
