@@ -35,7 +35,18 @@ func (s *Store) enqueueWebhooks(ctx context.Context, tx *sql.Tx, ch *directory.C
 	// a handful of subscriptions, and the plainer statement is cheaper to
 	// prepare (modernc prepares every statement anew; 16-26 µs against
 	// 29-37 µs with a LIKE on the list, measured on SQLite).
-	rows, err := tx.QueryContext(ctx, `SELECT id, events FROM webhooks WHERE tenant_id = $1`, a.TenantID)
+	//
+	// On PostgreSQL the rows found are locked FOR KEY SHARE (a no-op when
+	// there are none): a `roster webhook remove` of one of them that is
+	// under way then waits for this transaction, or, if it is ahead,
+	// makes this SELECT skip the row, rather than failing the user's
+	// write with a foreign-key violation on the INSERT below. SQLite's one
+	// writer already serialises the two.
+	lock := ""
+	if s.d.name == postgres.name {
+		lock = " FOR KEY SHARE"
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, events FROM webhooks WHERE tenant_id = $1`+lock, a.TenantID)
 	if err != nil {
 		return fmt.Errorf("find webhooks: %w", s.d.classify(err))
 	}

@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -196,5 +198,68 @@ func TestDeliveryLeaseAndPurge(t *testing.T) {
 				t.Errorf("purge dead: %d (%v), want 1", n, err)
 			}
 		})
+	}
+}
+
+// TestRemoveDuringUserWrite: on PostgreSQL, a webhook removal in
+// progress (deleted, not yet committed) when a user write of its tenant
+// runs does not fail that write: the write waits for the removal and then
+// commits without an outbox row for the removed webhook.
+func TestRemoveDuringUserWrite(t *testing.T) {
+	t.Parallel()
+	url := testdb.PostgresURL(t)
+	s := testdb.OpenURL(t, url, testdb.Keyring(t))
+	ctx := t.Context()
+	tn := &d.Tenant{ID: d.NewID(), Name: "acme", CreatedAt: time.Now()}
+	if err := s.CreateTenant(ctx, tn, nil); err != nil {
+		t.Fatal(err)
+	}
+	w := &webhook.Subscription{ID: d.NewID(), TenantID: tn.ID, URL: "https://hooks.example/", Events: webhook.EventTypes, CreatedAt: time.Now()}
+	if err := s.CreateWebhook(ctx, w, webhook.NewSecret(), nil); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	remover, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remover.Rollback() //nolint:errcheck // committed below
+	if _, err := remover.ExecContext(ctx, `DELETE FROM webhooks WHERE id = $1`, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		u := newUser(tn.ID, 1)
+		done <- s.CreateUser(context.Background(), u, nil, userChange(u))
+	}()
+	// Wait until the write is blocked on the removal's lock (observed,
+	// not timed), then commit the removal.
+	for {
+		var waiting int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the write finished without waiting for the removal: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := remover.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("user write during a webhook removal: %v", err)
+	}
+	if n, err := s.PendingDeliveries(ctx); err != nil || n != 0 {
+		t.Errorf("outbox rows for the removed webhook: %d (%v), want 0", n, err)
 	}
 }
