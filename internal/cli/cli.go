@@ -44,6 +44,10 @@ var commands = []command{
 	{"user import", "--tenant NAME [--on-conflict fail|skip|update] [--rejects FILE] [--lenient] [--quiet] FILE|-", "import users from NDJSON or CSV (- reads standard input)", userImport},
 	{"user export", "--tenant NAME [--format ndjson|csv] [--with-ssn]", "export a tenant's users to standard output", userExport},
 	{"audit", "--tenant NAME [--since DURATION|TIME] [--user ID] [--json]", "read a tenant's audit log, oldest first", auditCmd},
+	{"webhook add", "--tenant NAME --url URL [--events LIST] [--allow-private-webhooks] [--json]", "subscribe a URL to a tenant's user events; prints the signing secret once", webhookAdd},
+	{"webhook list", "--tenant NAME [--json]", "list a tenant's webhooks", webhookList},
+	{"webhook remove", "ID", "remove a webhook and its queued deliveries", webhookRemove},
+	{"webhook deliveries", "[--tenant NAME] [--state pending|delivered|dead] [--limit N] [--json]", "show webhook deliveries, newest last", webhookDeliveries},
 	{"key rotate", "[--reencrypt] [--batch N]", "add a new SSN encryption key and re-encrypt under it, online", keyRotate},
 	{"key status", "[--json]", "count the SSNs sealed under each encryption key", keyStatus},
 	{"bench", "[--workload create|get|list|search|mixed] [--dialect D] [--conns N] [--duration D] [--users N] [--db URL | --url URL] [--json]", "load-test Roster beside its floor (same HTTP stack, no store), interleaved", benchCmd},
@@ -58,6 +62,7 @@ var groups = map[string]string{
 	"user":       "import and export users",
 	"key":        "rotate the SSN encryption key",
 	"config":     "show the configuration",
+	"webhook":    "manage webhooks and see their deliveries",
 }
 
 const globalNote = `Every command that opens the database takes --db (env ROSTER_DB): sqlite:PATH

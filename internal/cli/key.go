@@ -134,7 +134,7 @@ func printKeyStatus(ctx context.Context, st *store.Store, stdout io.Writer, asJS
 	if asJSON {
 		return printJSON(stdout, rows)
 	}
-	fmt.Fprintf(stdout, "%-16s %-9s %10s %10s\n", "KEY", "", "SSNS", "RESPONSES")
+	fmt.Fprintf(stdout, "%-16s %-9s %10s %10s %10s\n", "KEY", "", "SSNS", "RESPONSES", "WEBHOOKS")
 	for _, r := range rows {
 		note := ""
 		switch {
@@ -143,7 +143,7 @@ func printKeyStatus(ctx context.Context, st *store.Store, stdout io.Writer, asJS
 		case !r.InKeyring:
 			note = "MISSING"
 		}
-		fmt.Fprintf(stdout, "%-16s %-9s %10d %10d\n", r.KeyID, note, r.SSNs, r.Responses)
+		fmt.Fprintf(stdout, "%-16s %-9s %10d %10d %10d\n", r.KeyID, note, r.SSNs, r.Responses, r.Webhooks)
 	}
 	return nil
 }

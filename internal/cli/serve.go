@@ -26,6 +26,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, check := loadConfig(fs, true)
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate chain `FILE`, PEM; with --tls-key, serve HTTPS only (env ROSTER_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key `FILE`, PEM (env ROSTER_TLS_KEY)")
+	allowPrivateWebhooks, webhookEnvCheck := allowPrivateFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -34,6 +35,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := check(); err != nil {
+		return err
+	}
+	if err := webhookEnvCheck(); err != nil {
 		return err
 	}
 	if c.TLSCert != "" {
@@ -74,6 +78,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger.Info("roster started", "version", version(), "listen", ln.Addr().String(), "config", c.String())
 
 	go purgeTokens(ctx, o.svc, logger)
+	hooks, stopHooks := startWebhooks(ctx, o.store, logger, *allowPrivateWebhooks)
+	defer stopHooks() // before o.Close: deliveries in flight record their outcome
+	if err := ops.AddWebhookStats(hooks.Stats); err != nil {
+		return err
+	}
 	h := server.New(o.svc, server.Options{
 		Logger: logger, MaxBody: c.MaxBody, EntrustTokenTTL: c.EntrustTokenTTL, Ready: o.store.Ping,
 		PublicURL: c.PublicURL, CORSOrigins: c.CORSOrigins, Metrics: m,

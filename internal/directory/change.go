@@ -17,6 +17,10 @@ import (
 type Change struct {
 	Audit       AuditEntry
 	Idempotency *IdempotencyMark // nil: the request had no Idempotency-Key
+	// User is the user as a create or update writes it (nil for other
+	// changes): the store's webhook outbox sends it, without its SSN,
+	// with the user.created or user.updated event (docs/WEBHOOKS.md).
+	User *User
 }
 
 // Audit actions. Each names the kind of record and what happened to it.
@@ -30,6 +34,8 @@ const (
 	ActionTenantCreate     = "tenant.create"
 	ActionCredentialCreate = "credential.create"
 	ActionCredentialRevoke = "credential.revoke"
+	ActionWebhookCreate    = "webhook.create" // roster webhook add
+	ActionWebhookDelete    = "webhook.delete" // roster webhook remove
 )
 
 // Audit target kinds.
@@ -38,6 +44,7 @@ const (
 	TargetGroup      = "group"
 	TargetTenant     = "tenant"
 	TargetCredential = "credential"
+	TargetWebhook    = "webhook"
 )
 
 // ActorAdmin is the actor of changes made by the roster command itself

@@ -86,6 +86,7 @@ func (s *Service) ImportUser(ctx context.Context, p Principal, in *User, r Rules
 			u.PartnerCode = newPartnerCode()
 		}
 		ch := s.change(ctx, &p, p.TenantID, ActionUserCreate, TargetUser, u.ID, userFields(nil, u), u.UpdatedAt)
+		ch.User = u
 		err := s.store.CreateUser(ctx, u, claims(u, p.Unique), ch)
 		var cc *ClaimConflict
 		if errors.As(err, &cc) && cc.Claim.Kind == ClaimPartnerCode && !explicitCode && attempt < maxRetries {
@@ -202,6 +203,7 @@ func (s *Service) importExisting(ctx context.Context, p Principal, in, existing 
 			u.UpdatedAt = existing.UpdatedAt.Add(time.Microsecond) // keep updated_at strictly increasing
 		}
 		ch := s.change(ctx, &p, p.TenantID, ActionUserUpdate, TargetUser, u.ID, userFields(existing, u), u.UpdatedAt)
+		ch.User = u
 		err := s.store.UpdateUser(ctx, u, claims(u, p.Unique), existing.Version, ch)
 		if errors.Is(err, ErrPrecondition) && attempt < maxRetries {
 			// Written concurrently: update over what is there now.

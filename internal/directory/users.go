@@ -37,6 +37,7 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, in *User, r Rules
 	for attempt := 0; ; attempt++ {
 		u.PartnerCode = newPartnerCode()
 		ch := s.change(ctx, &p, p.TenantID, ActionUserCreate, TargetUser, u.ID, userFields(nil, u), u.CreatedAt)
+		ch.User = u
 		err := s.store.CreateUser(ctx, u, claims(u, p.Unique), ch)
 		var cc *ClaimConflict
 		if errors.As(err, &cc) && cc.Claim.Kind == ClaimPartnerCode && attempt < maxRetries {
@@ -175,6 +176,7 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, r Rule
 			u.UpdatedAt = old.UpdatedAt.Add(1e3) // keep updated_at strictly increasing
 		}
 		ch := s.change(ctx, &p, p.TenantID, ActionUserUpdate, TargetUser, u.ID, userFields(old, u), u.UpdatedAt)
+		ch.User = u
 		err = s.store.UpdateUser(ctx, u, claims(u, p.Unique), old.Version, ch)
 		if errors.Is(err, ErrPrecondition) && ifVersion == 0 && attempt < maxRetries {
 			continue

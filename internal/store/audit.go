@@ -51,7 +51,7 @@ func (s *Store) recordChange(ctx context.Context, tx *sql.Tx, ch *directory.Chan
 		a.TenantID, a.ID, micros(a.At), a.Actor, a.Action, a.TargetType, a.TargetID, string(fj), a.RequestID); err != nil {
 		return fmt.Errorf("insert audit entry: %w", s.d.classify(err))
 	}
-	return nil
+	return s.enqueueWebhooks(ctx, tx, ch) // webhooks.go: the outbox, in this same transaction
 }
 
 // ListAudit returns a tenant's audit entries matching q, oldest first.

@@ -18,11 +18,13 @@ type KeyUsage struct {
 	// Responses: stored Idempotency-Key responses sealed under the key
 	// (they are pruned after 24 hours, and re-encrypted like SSNs).
 	Responses int64 `json:"responses"`
+	// Webhooks: webhook signing secrets sealed under the key.
+	Webhooks int64 `json:"webhooks"`
 }
 
-// KeyUsage counts the sealed SSNs and idempotent responses per key id,
-// ordered by key id. It reads only the key-id prefix of each ciphertext
-// and decrypts nothing, so it needs no key.
+// KeyUsage counts the sealed SSNs, idempotent responses and webhook
+// signing secrets per key id, ordered by key id. It reads only the key-id
+// prefix of each ciphertext and decrypts nothing, so it needs no key.
 func (s *Store) KeyUsage(ctx context.Context) ([]KeyUsage, error) {
 	by := map[string]*KeyUsage{}
 	count := func(query string, field func(*KeyUsage) *int64) error {
@@ -57,6 +59,10 @@ func (s *Store) KeyUsage(ctx context.Context) ([]KeyUsage, error) {
 		func(u *KeyUsage) *int64 { return &u.Responses }); err != nil {
 		return nil, fmt.Errorf("count response keys: %w", err)
 	}
+	if err := count(`SELECT substr(secret_sealed, 1, $1) FROM webhooks`,
+		func(u *KeyUsage) *int64 { return &u.Webhooks }); err != nil {
+		return nil, fmt.Errorf("count webhook keys: %w", err)
+	}
 	out := make([]KeyUsage, 0, len(by))
 	for _, u := range by {
 		out = append(out, *u)
@@ -75,10 +81,11 @@ type ReencryptStats struct {
 	Batches int64
 }
 
-// Reencrypt seals again, under the keyring's current key, every SSN and
-// stored idempotent response sealed under another key. It walks the rows
-// in keyset order, batch rows at a time (default 500): each batch is read
-// outside any transaction, re-sealed in memory, and written in one
+// Reencrypt seals again, under the keyring's current key, every SSN,
+// stored idempotent response and webhook signing secret sealed under
+// another key. It walks the rows in keyset order, batch rows at a time
+// (default 500): each batch is read outside any transaction, re-sealed in
+// memory, and written in one
 // transaction whose every UPDATE applies only where the column still holds
 // the ciphertext that was read, so a user updated meanwhile keeps its
 // update (and its SSN, sealed by that write). A pass is idempotent and may
@@ -94,6 +101,9 @@ func (s *Store) Reencrypt(ctx context.Context, batch int, progress func(Reencryp
 		return st, err
 	}
 	if err := s.reencryptResponses(ctx, batch, &st, progress); err != nil {
+		return st, err
+	}
+	if err := s.reencryptWebhooks(ctx, &st, progress); err != nil { // webhooks.go
 		return st, err
 	}
 	return st, nil
