@@ -91,10 +91,13 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 }
 
 func openPostgres(url string) (*Store, error) {
-	db, err := sql.Open(postgres.driver, url)
+	// A connector of our own classifies connection failures as
+	// directory.ErrUnavailable (see unavailable.go).
+	conn, err := newPGConnector(url)
 	if err != nil {
 		return nil, err
 	}
+	db := sql.OpenDB(conn)
 	// 16 connections serve a 2-8 core server well and leave room for
 	// several instances under PostgreSQL's default max_connections of 100.
 	db.SetMaxOpenConns(16)
