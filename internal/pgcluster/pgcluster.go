@@ -218,9 +218,15 @@ func (p *Node) NewStandby(t testing.TB, name string) *Node {
 	n.dir = n.own.tempDir(t, "roster-pg-"+name+"-")
 	n.own.run(t, 2*time.Minute, filepath.Join(n.bin, "pg_basebackup"), "-h", "127.0.0.1", "-p", strconv.Itoa(p.Port),
 		"-U", "postgres", "-D", n.Data(), "-R", "-X", "stream", "-c", "fast", "--no-sync")
-	// Later lines of postgresql.auto.conf win over pg_basebackup's.
+	// Later lines of postgresql.auto.conf win over pg_basebackup's. The
+	// clone inherits the primary's synchronous_standby_names, which
+	// would make it, once promoted, wait forever for a standby that is
+	// now itself: a promoted standby runs without a synchronous standby
+	// (as a failover manager such as Patroni leaves it when no other
+	// replica is left) until a new standby joins.
 	appendFile(t, filepath.Join(n.Data(), "postgresql.auto.conf"),
-		fmt.Sprintf("primary_conninfo = 'host=127.0.0.1 port=%d user=postgres application_name=%s'", p.Port, name))
+		fmt.Sprintf("primary_conninfo = 'host=127.0.0.1 port=%d user=postgres application_name=%s'", p.Port, name),
+		"synchronous_standby_names = ''")
 	n.start(t)
 	return n
 }
