@@ -19,6 +19,7 @@ import (
 func loadConfig(fs *flag.FlagSet, withListen bool) (*config.Config, func() error) {
 	c, envErr := config.FromEnv(env)
 	fs.StringVar(&c.DB, "db", c.DB, "database `URL`: sqlite:PATH or postgres://... (env ROSTER_DB)")
+	fs.StringVar(&c.DBRead, "db-read", c.DBRead, "PostgreSQL read replica `URL` serving lists and searches (env ROSTER_DB_READ)")
 	if withListen {
 		fs.StringVar(&c.Listen, "listen", c.Listen, "listen for HTTP on `ADDR`, host:port (env ROSTER_LISTEN)")
 	}
@@ -107,7 +108,7 @@ func open(ctx context.Context, c *config.Config, keyNote io.Writer) (*opened, er
 	if created && keyNote != nil {
 		fmt.Fprintf(keyNote, "Created SSN encryption key file %s (mode 0600). Back it up: without it, stored SSNs cannot be read.\n", keyFile)
 	}
-	st, err := store.Open(ctx, c.DB, store.Options{Keyring: kr})
+	st, err := store.Open(ctx, c.DB, store.Options{Keyring: kr, ReadURL: c.DBRead})
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +208,7 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, c.DB, store.Options{Keyring: kr})
+	st, err := store.Open(ctx, c.DB, store.Options{Keyring: kr, ReadURL: c.DBRead})
 	if err != nil {
 		return err
 	}

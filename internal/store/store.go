@@ -18,6 +18,10 @@ import (
 type Options struct {
 	// Keyring encrypts SSNs at rest. Required.
 	Keyring *secret.Keyring
+	// ReadURL names a PostgreSQL streaming replica of the database that
+	// serves user lists and searches when it has caught up (see listTx);
+	// "" reads everything from the primary. PostgreSQL only.
+	ReadURL string
 }
 
 // Store implements directory.Store over SQLite or PostgreSQL. It is safe
@@ -36,6 +40,8 @@ type Store struct {
 	// gc runs writeTx on SQLite (group commit); nil on PostgreSQL, which
 	// merges concurrent commits into one WAL flush by itself.
 	gc *groupCommitter
+	// rep is the read replica (Options.ReadURL), or nil.
+	rep *replica
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -81,6 +87,16 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.kr = o.Keyring
+	if o.ReadURL != "" {
+		if s.d.name != postgres.name || !IsPostgresURL(o.ReadURL) {
+			s.Close()
+			return nil, errors.New("open store: a read replica needs PostgreSQL for both the database and the replica")
+		}
+		if s.rep, err = openReplica(o.ReadURL); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
 	// The writer is pinged first: on a new SQLite file its connection
 	// creates the file and switches it to WAL before any reader opens it.
 	if err := s.Ping(ctx); err != nil {
@@ -197,6 +213,9 @@ func (s *Store) Close() error {
 	var err error
 	if s.r != s.w {
 		err = s.r.Close()
+	}
+	if s.rep != nil {
+		err = errors.Join(err, s.rep.db.Close())
 	}
 	return errors.Join(err, s.w.Close())
 }
