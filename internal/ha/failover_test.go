@@ -329,3 +329,59 @@ func judgeFailover(t *testing.T, newPrimary *pgcluster.Node, cred credential, in
 	}
 	return st
 }
+
+// TestDatabaseDownIs503 stops the only PostgreSQL server under a running
+// `roster serve` and checks that a read and a write in every dialect,
+// Entrust included (its token issued before the outage), are answered 503
+// with Retry-After in that dialect's own error format, and /readyz 503:
+// never a 500.
+func TestDatabaseDownIs503(t *testing.T) {
+	node := pgcluster.NewPrimary(t, "single", pgcluster.Options{})
+	node.Exec(t, "postgres", "CREATE DATABASE roster")
+	e := &env{vars: []string{
+		"ROSTER_DB=" + node.URL("roster") + "&connect_timeout=2",
+		"ROSTER_ENCRYPTION_KEY=k1:" + secret.NewKeySpec(),
+		"ROSTER_RATE_LIMIT=0",
+	}}
+	cred := e.newTenant(t, "down", "none")
+	in := e.serve(t, "down")
+	client := &http.Client{Timeout: 15 * time.Second}
+	ctx := t.Context()
+	r := do(ctx, client, in.base, request{"POST", "/api/web/v1/adminapi/authenticate", map[string]string{"Content-Type": "application/json"},
+		fmt.Sprintf(`{"applicationId":%q,"sharedSecret":%q}`, cred.ClientID, cred.Secret)})
+	tok, _ := r.jsonMap()["authToken"].(string)
+	if r.status != http.StatusOK || tok == "" {
+		t.Fatalf("entrust authenticate: %d %s", r.status, r.body)
+	}
+	entrust := map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + tok}
+
+	node.Stop(t, "fast")
+	reqs := []struct {
+		dialect string
+		req     request
+	}{
+		{"truv", request{"GET", "/v1/users/", truvAuth(cred), ""}},
+		{"truv", createReq("truv", cred, "down-truv", 1)},
+		{"cl2c", request{"GET", "/v1/cl2c/users", cl2cAuth(cred), ""}},
+		{"cl2c", createReq("cl2c", cred, "down-cl2c", 2)},
+		{"ownli", request{"GET", "/api/users", ownliAuth(cred), ""}},
+		{"ownli", createReq("ownli", cred, "down-ownli", 3)},
+		{"scim", request{"GET", "/scim/v2/Users", scimAuth(cred), ""}},
+		{"scim", createReq("scim", cred, "down-scim", 4)},
+		{"entrust", request{"POST", "/api/web/v4/userspaged", entrust, `{}`}},
+		{"entrust", request{"POST", "/api/web/v3/users", entrust, `{"userId":"down-entrust","firstName":"D","lastName":"E"}`}},
+	}
+	for _, c := range reqs {
+		r := do(ctx, client, in.base, c.req)
+		if r.err != nil {
+			t.Errorf("%s %s %s: no answer: %v", c.dialect, c.req.method, c.req.path, r.err)
+			continue
+		}
+		if err := unavailableShape(c.dialect, r); err != nil {
+			t.Errorf("%s %s %s with the database down: %v", c.dialect, c.req.method, c.req.path, err)
+		}
+	}
+	if r := do(ctx, client, in.base, request{"GET", "/readyz", nil, ""}); r.status != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with the database down: %d, want 503", r.status)
+	}
+}

@@ -23,15 +23,22 @@ import (
 // connections. These are the errors a failover produces; the request that
 // met one is answered 503 with Retry-After, never 500.
 func pgUnavailable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		// The caller gave up (or its deadline passed): not the server's
-		// state, and the client is usually gone.
-		return false
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false // the caller gave up: the client is gone
 	}
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) {
-		// Refused, reset, or "server is not read-write" under
+		// Refused, reset, timed out (connect_timeout: a host that does
+		// not answer at all), or "server is not read-write" under
 		// target_session_attrs while the standby is not yet promoted.
+		return true
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller's deadline, not the server's state
+	}
+	if errors.Is(err, driver.ErrBadConn) {
+		// database/sql retries a bad connection on another; it reaches
+		// a caller only when the fresh ones fail too.
 		return true
 	}
 	switch c := pgCode(err); {
