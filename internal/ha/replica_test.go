@@ -97,7 +97,7 @@ func TestReadReplica(t *testing.T) {
 	}
 
 	// Replay paused: a lag the test controls.
-	replica.Exec(t, "postgres", "SELECT pg_wal_replay_pause()")
+	replica.PauseReplay(t)
 	s0, f0 := st.ReplicaReads()
 	u := writeThenList("paused")
 	s1, f1 := st.ReplicaReads()
@@ -109,16 +109,24 @@ func TestReadReplica(t *testing.T) {
 	}
 
 	// Replay resumed: once the replica has the user, it serves again.
-	replica.Exec(t, "postgres", "SELECT pg_wal_replay_resume()")
+	replica.ResumeReplay(t)
 	for deadline := time.Now().Add(30 * time.Second); !onReplica(u.ID); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("replica did not catch up within 30 s of resuming replay")
 		}
 	}
+	// The replica serves again; a list or two may still go to the primary
+	// on a loaded machine (it must be within 50 ms of the primary).
 	s2, _ := st.ReplicaReads()
-	writeThenList("resumed")
-	if s3, _ := st.ReplicaReads(); s3 != s2+1 {
-		t.Errorf("replay resumed: the replica did not serve the next list")
+	for i := 0; ; i++ {
+		writeThenList(fmt.Sprintf("resumed%d", i))
+		if s3, _ := st.ReplicaReads(); s3 > s2 {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("replay resumed: the replica served none of 50 lists")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	// Replica down: the primary serves, no error.
@@ -166,6 +174,6 @@ func TestServeReadReplica(t *testing.T) {
 		}
 	}
 	check("first")
-	replica.Exec(t, "postgres", "SELECT pg_wal_replay_pause()")
+	replica.PauseReplay(t)
 	check("while-paused")
 }

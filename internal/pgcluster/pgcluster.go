@@ -333,3 +333,32 @@ func tail(s string, n int) string {
 	}
 	return "…" + s[len(s)-n:]
 }
+
+// PauseReplay pauses WAL replay on a standby and waits until it has taken
+// effect (pg_wal_replay_pause only requests it): from then on the standby
+// falls behind every new write, a lag the test controls.
+func (n *Node) PauseReplay(t testing.TB) {
+	t.Helper()
+	h := n.DB(t, "postgres")
+	if _, err := h.Exec(`SELECT pg_wal_replay_pause()`); err != nil {
+		t.Fatalf("%s: pause replay: %v", n.Name, err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var state string
+		if err := h.QueryRow(`SELECT pg_get_wal_replay_pause_state()`).Scan(&state); err != nil {
+			t.Fatalf("%s: replay pause state: %v", n.Name, err)
+		}
+		if state == "paused" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: replay not paused within 30 s (state %q)", n.Name, state)
+		}
+	}
+}
+
+// ResumeReplay resumes WAL replay on a standby.
+func (n *Node) ResumeReplay(t testing.TB) {
+	t.Helper()
+	n.Exec(t, "postgres", "SELECT pg_wal_replay_resume()")
+}
