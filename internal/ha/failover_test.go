@@ -185,7 +185,7 @@ func createReq(d string, cred credential, tag string, n int) request {
 			`{"firstName":"F","lastName":%q,"email":"%s@f.example","phone":"+1415555%04d","address":{"state":"CA"}}`, tag, tag, n%10000)}
 	default:
 		return request{"POST", "/scim/v2/Users", scimAuth(cred), fmt.Sprintf(
-			`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,"name":{"givenName":"F","familyName":%q}}`, tag, tag)}
+			`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,"name":{"givenName":"F","familyName":%q},"emails":[{"value":"%s@f.example","primary":true}]}`, tag, tag, tag)}
 	}
 }
 

@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/directory/storetest"
 	"github.com/roster-dev/roster/internal/pgcluster"
+	"github.com/roster-dev/roster/internal/secret"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/testdb"
 )
@@ -198,4 +202,117 @@ func openDirect(t *testing.T, url string) *sql.DB {
 	}
 	t.Cleanup(func() { h.Close() })
 	return h
+}
+
+// TestServeInstancesThroughPgBouncer is the HTTP side of the multi-instance
+// races, through PgBouncer: three `roster serve` processes whose only way
+// to the database is PgBouncer (transaction pooling, the URL setting the
+// docs prescribe). Creates of one e-mail raced through four dialects over
+// the three instances give one user and a 409 for every other; one
+// Idempotency-Key raced through all three gives one user; an Entrust token
+// issued by one instance is accepted by the others; and after `roster
+// credential revoke` the next request on every instance is a 401.
+func TestServeInstancesThroughPgBouncer(t *testing.T) {
+	b := bouncer(t)
+	direct := testdb.PostgresURL(t)
+	through := b.Through(t, direct)
+	e := &env{vars: []string{
+		"ROSTER_DB=" + through,
+		"ROSTER_ENCRYPTION_KEY=k1:" + secret.NewKeySpec(),
+		"ROSTER_RATE_LIMIT=0",
+	}}
+	cred := e.newTenant(t, "bounced", "email")
+	ins := make([]*instance, 3)
+	for i := range ins {
+		ins[i] = e.serve(t, fmt.Sprintf("instance %d", i))
+	}
+	client := &http.Client{Timeout: 15 * time.Second}
+	ctx := t.Context()
+	race := func(reqs []request) []response {
+		out := make([]response, len(reqs))
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, r := range reqs {
+			wg.Go(func() { <-start; out[i] = do(ctx, client, ins[i%len(ins)].base, r) })
+		}
+		close(start)
+		wg.Wait()
+		return out
+	}
+	db := openDirect(t, direct)
+
+	dialects := []string{"truv", "cl2c", "ownli", "scim"}
+	for round := range 5 {
+		email := fmt.Sprintf("bounce%d@example.com", round)
+		var reqs []request
+		for i := range 12 {
+			d := dialects[i%len(dialects)]
+			tag := fmt.Sprintf("b%dr%d", round, i)
+			r := createReq(d, cred, tag, 100*round+i)
+			r.body = strings.Replace(r.body, tag+"@f.example", email, 1)
+			reqs = append(reqs, r)
+		}
+		wins, conflicts := 0, 0
+		for i, r := range race(reqs) {
+			switch {
+			case r.err == nil && r.status/100 == 2:
+				wins++
+			case r.status == http.StatusConflict:
+				conflicts++
+			default:
+				t.Errorf("round %d, %s via instance %d: %d %v %s", round, dialects[i%len(dialects)], i%len(ins), r.status, r.err, r.body)
+			}
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE tenant_id = $1 AND email_norm = $2`, cred.TenantID, email).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if wins != 1 || conflicts != 11 || n != 1 {
+			t.Errorf("round %d: %d created, %d conflicts, %d users with %s in the database; want 1, 11, 1", round, wins, conflicts, n, email)
+		}
+	}
+
+	// One Idempotency-Key, the same SCIM create, three times per instance.
+	key := "bounce-key-1"
+	var reqs []request
+	for range 9 {
+		r := createReq("scim", cred, "idem", 0)
+		r.header = maps.Clone(r.header)
+		r.header["Idempotency-Key"] = key
+		reqs = append(reqs, r)
+	}
+	for i, r := range race(reqs) {
+		if r.err != nil || (r.status/100 != 2 && r.status != http.StatusConflict) {
+			t.Errorf("idempotent create %d: %d %v %s", i, r.status, r.err, r.body)
+		}
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE tenant_id = $1 AND last_name = 'idem'`, cred.TenantID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("one Idempotency-Key raced through three instances: %d users, want 1", n)
+	}
+
+	r := do(ctx, client, ins[0].base, request{"POST", "/api/web/v1/adminapi/authenticate", map[string]string{"Content-Type": "application/json"},
+		fmt.Sprintf(`{"applicationId":%q,"sharedSecret":%q}`, cred.ClientID, cred.Secret)})
+	tok, _ := r.jsonMap()["authToken"].(string)
+	if r.status != http.StatusOK || tok == "" {
+		t.Fatalf("entrust authenticate: %d %s", r.status, r.body)
+	}
+	entrust := map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + tok}
+	for _, in := range ins {
+		if r := do(ctx, client, in.base, request{"POST", "/api/web/v4/userspaged", entrust, `{}`}); r.status != http.StatusOK {
+			t.Errorf("Entrust token of instance 0 on %s: %d %s", in.name, r.status, r.body)
+		}
+	}
+	e.run(t, "credential", "revoke", cred.ClientID)
+	for _, in := range ins {
+		if r := do(ctx, client, in.base, request{"GET", "/v1/users/", truvAuth(cred), ""}); r.status != http.StatusUnauthorized {
+			t.Errorf("revoked credential on %s: %d, want 401", in.name, r.status)
+		}
+		if r := do(ctx, client, in.base, request{"POST", "/api/web/v4/userspaged", entrust, `{}`}); r.status != http.StatusUnauthorized {
+			t.Errorf("token of a revoked credential on %s: %d, want 401", in.name, r.status)
+		}
+	}
 }
