@@ -3,6 +3,7 @@ package ha
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -39,6 +40,8 @@ type write struct {
 	end      time.Time
 	status   int
 	err      error
+	idem     bool // sent with an Idempotency-Key
+	retry    bool // a careful client's retry of an earlier attempt
 }
 
 func (w *write) acked() bool { return w.err == nil && w.status/100 == 2 }
@@ -126,21 +129,37 @@ func TestFailover(t *testing.T) {
 // runWorker sends creates and updates to one instance, in turn through
 // the dialects, until ctx ends. After a 503 it waits a little (a real
 // client would honour Retry-After; the short wait keeps the measurement
-// of the outage fine-grained while bounding the load).
+// of the outage fine-grained while bounding the load). Every third
+// worker is a careful client: it sends its creates with an
+// Idempotency-Key and retries one that got a 503 (or a 409 "key in
+// flight") with the same key and body until it is acknowledged, as
+// RELIABILITY.md advises.
 func runWorker(ctx context.Context, c *http.Client, ins []*instance, wi int, cred credential,
 	record func(*write), promotedAt *atomic.Int64, recovered *atomic.Bool) {
 	in := wi % len(ins)
+	careful := wi%3 == 0
 	dialects := []string{"truv", "scim", "cl2c", "ownli"}
 	var mine []string // ids of this worker's acknowledged users
+	var retry *write  // a careful worker's create to send again
+	var retryReq request
 	for n := 0; ctx.Err() == nil; n++ {
 		d := dialects[(wi+n)%len(dialects)]
 		w := &write{dialect: d, instance: in, start: time.Now()}
 		var req request
-		if len(mine) == 0 || n%3 != 2 {
+		switch {
+		case retry != nil:
+			w.dialect, w.create, w.tag, w.idem, w.retry = retry.dialect, true, retry.tag, true, true
+			req = retryReq
+		case len(mine) == 0 || n%3 != 2:
 			w.create = true
 			w.tag = fmt.Sprintf("w%dn%d", wi, n)
 			req = createReq(d, cred, w.tag, n)
-		} else {
+			if careful {
+				w.idem = true
+				req.header = maps.Clone(req.header)
+				req.header["Idempotency-Key"] = "key-" + w.tag
+			}
+		default:
 			w.userID = mine[n%len(mine)]
 			w.first = fmt.Sprintf("U%dn%d", wi, n)
 			w.dialect, req = updateReq(d, cred, w.userID, w.first)
@@ -150,20 +169,31 @@ func runWorker(ctx context.Context, c *http.Client, ins []*instance, wi int, cre
 		if ctx.Err() != nil && r.err != nil {
 			return // the load ended mid-request: neither sent nor judged
 		}
+		retry = nil
 		if w.acked() && w.create {
-			w.userID = createdUserID(d, r)
+			w.userID = createdUserID(w.dialect, r)
 			mine = append(mine, w.userID)
 		}
 		if w.acked() && promotedAt.Load() != 0 && w.start.UnixNano() > promotedAt.Load() {
 			recovered.Store(true)
 		}
-		if !w.acked() && r.err == nil {
+		switch {
+		case w.acked() || r.err != nil:
+		case w.idem && r.status == http.StatusConflict:
+			// The key is held by the first attempt: "in flight", retry.
+			if r.header.Get("Retry-After") == "" {
+				w.err = fmt.Errorf("%s %s via instance %d: 409 for a key in flight without Retry-After", req.method, req.path, in)
+			}
+		default:
 			if err := unavailableShape(w.dialect, r); err != nil {
 				w.err = fmt.Errorf("%s %s via instance %d: %w", req.method, req.path, in, err)
 			}
 		}
+		if w.idem && !w.acked() && w.err == nil {
+			retry, retryReq = w, req
+		}
 		record(w)
-		if r.status == http.StatusServiceUnavailable {
+		if r.status == http.StatusServiceUnavailable || retry != nil {
 			select {
 			case <-time.After(backoff503):
 			case <-ctx.Done():
@@ -214,6 +244,7 @@ func createdUserID(d string, r response) string {
 
 type failoverStats struct {
 	sent, acked, ackedAfter, unavailable, duplicates int
+	retries, inFlight                                int
 	gap, firstAfter, promote                         time.Duration
 }
 
@@ -257,6 +288,7 @@ func judgeFailover(t *testing.T, newPrimary *pgcluster.Node, cred credential, in
 	afterByInstance := make([]int, len(ins))
 	firstAfter := time.Time{}
 	unavailableBy := map[string]int{}
+	idemAcked := map[string]bool{} // careful clients' creates: acknowledged in the end?
 	for _, w := range writes {
 		switch {
 		case w.acked():
@@ -272,10 +304,22 @@ func judgeFailover(t *testing.T, newPrimary *pgcluster.Node, cred credential, in
 		case w.status == http.StatusServiceUnavailable && w.err == nil:
 			st.unavailable++
 			unavailableBy[w.dialect]++
+		case w.idem && w.status == http.StatusConflict && w.err == nil:
+			st.inFlight++
 		default:
 			// Anything but 2xx or a well-formed 503: a 500, another
 			// status, a 503 in the wrong format, or no answer at all.
 			t.Errorf("%s write via instance %d: status %d, err %v", w.dialect, w.instance, w.status, w.err)
+		}
+		if w.idem {
+			if w.acked() {
+				idemAcked[w.tag] = true
+			} else if _, ok := idemAcked[w.tag]; !ok {
+				idemAcked[w.tag] = false
+			}
+			if w.retry {
+				st.retries++
+			}
 		}
 		if w.create {
 			ids := byTag[w.tag]
@@ -316,7 +360,12 @@ func judgeFailover(t *testing.T, newPrimary *pgcluster.Node, cred credential, in
 			t.Errorf("%s acknowledged no write after the promotion: it did not reconnect", in.name)
 		}
 	}
-	t.Logf("503s by dialect: %v", unavailableBy)
+	for tag, ok := range idemAcked {
+		if !ok {
+			t.Errorf("create %s, retried with its Idempotency-Key, was never acknowledged", tag)
+		}
+	}
+	t.Logf("503s by dialect: %v; careful clients: %d retries (%d answered 409 key in flight), every retried create acknowledged once", unavailableBy, st.retries, st.inFlight)
 	if len(unavailableBy) < 2 {
 		t.Errorf("503s during the switch in %d dialects (%v), want at least 2: the failover was not exercised", len(unavailableBy), unavailableBy)
 	}
