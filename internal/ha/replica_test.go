@@ -176,4 +176,26 @@ func TestServeReadReplica(t *testing.T) {
 	check("first")
 	replica.PauseReplay(t)
 	check("while-paused")
+
+	// /metrics says how the lists were served: the paused replica's
+	// fallbacks at least (the first lists may have gone either way).
+	r := do(ctx, client, in.base, request{"GET", "/metrics", nil, ""})
+	served, fellBack := metricValue(string(r.body), "roster_db_replica_reads"), metricValue(string(r.body), "roster_db_replica_fallback_reads")
+	if served < 0 || fellBack < 2 || served+fellBack < 4 {
+		t.Errorf("/metrics: roster_db_replica_reads %v, roster_db_replica_fallback_reads %v; want both exported, at least 2 fallbacks (replay paused) and 4 lists in all:\n%s", served, fellBack, r.body)
+	}
+}
+
+// metricValue returns the value of an unlabelled metric in a Prometheus
+// text exposition, or -1 when it is absent.
+func metricValue(text, name string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err == nil {
+				return f
+			}
+		}
+	}
+	return -1
 }
