@@ -24,6 +24,7 @@ func loadConfigSources(fs *flag.FlagSet, withListen bool) (*config.Config, confi
 	src := config.Sources{}
 	file := fs.String("config", env(config.EnvConfigFile), "read settings from the TOML `FILE` (env ROSTER_CONFIG); flags and ROSTER_* variables override it")
 	fs.StringVar(&c.DB, "db", c.DB, "database `URL`: sqlite:PATH or postgres://... (env ROSTER_DB)")
+	fs.StringVar(&c.DBRead, "db-read", c.DBRead, "PostgreSQL read replica `URL` serving lists and searches (env ROSTER_DB_READ)")
 	if withListen {
 		fs.StringVar(&c.Listen, "listen", c.Listen, "listen for HTTP on `ADDR`, host:port (env ROSTER_LISTEN)")
 	}

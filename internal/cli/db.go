@@ -103,7 +103,7 @@ func openObserved(ctx context.Context, c *config.Config, keyNote io.Writer, comm
 	if created && keyNote != nil {
 		fmt.Fprintf(keyNote, "Created SSN encryption key file %s (mode 0600). Back it up: without it, stored SSNs cannot be read.\n", keyFile)
 	}
-	st, err := store.Open(ctx, c.DB, store.Options{Keyring: kr, CommitObserver: commits})
+	st, err := store.Open(ctx, c.DB, store.Options{Keyring: kr, CommitObserver: commits, ReadURL: c.DBRead})
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, c.DB, store.Options{Keyring: kr})
+	st, err := store.Open(ctx, c.DB, store.Options{Keyring: kr, ReadURL: c.DBRead})
 	if err != nil {
 		return err
 	}

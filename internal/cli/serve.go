@@ -83,6 +83,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := ops.AddWebhookStats(hooks.Stats); err != nil {
 		return err
 	}
+	if c.DBRead != "" {
+		if err := registerReplicaMetrics(m, o.store); err != nil {
+			return err
+		}
+	}
 	h := server.New(o.svc, server.Options{
 		Logger: logger, MaxBody: c.MaxBody, EntrustTokenTTL: c.EntrustTokenTTL, Ready: o.store.Ping,
 		PublicURL: c.PublicURL, CORSOrigins: c.CORSOrigins, Metrics: m,

@@ -21,6 +21,10 @@ import (
 type Config struct {
 	// DB is "sqlite:PATH" or a postgres:// URL (ROSTER_DB).
 	DB string
+	// DBRead is an optional postgres:// URL of a streaming replica of DB
+	// that serves user lists and searches once it has caught up
+	// (ROSTER_DB_READ; docs/SCALING.md#read-replicas).
+	DBRead string
 	// Listen is the HTTP address (ROSTER_LISTEN).
 	Listen string
 	// EncryptionKey is the SSN key specification (ROSTER_ENCRYPTION_KEY):
@@ -116,6 +120,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	str("ROSTER_DB", &c.DB)
+	str("ROSTER_DB_READ", &c.DBRead)
 	str("ROSTER_LISTEN", &c.Listen)
 	str("ROSTER_ENCRYPTION_KEY", &c.EncryptionKey)
 	str("ROSTER_KEY_FILE", &c.KeyFile)
@@ -186,6 +191,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if !IsSQLite(c.DB) && !IsPostgres(c.DB) {
 		errs = append(errs, fmt.Errorf("db %q: want sqlite:PATH or a postgres:// URL", redactURL(c.DB)))
+	}
+	if c.DBRead != "" && (!IsPostgres(c.DB) || !IsPostgres(c.DBRead)) {
+		errs = append(errs, fmt.Errorf("db read %q: a read replica needs a postgres:// URL, and a PostgreSQL database", redactURL(c.DBRead)))
 	}
 	if IsPostgres(c.DB) && c.EncryptionKey == "" {
 		errs = append(errs, errors.New("ROSTER_ENCRYPTION_KEY must be set with PostgreSQL: every instance needs the same key, so none can be generated locally"))

@@ -58,6 +58,7 @@ type Key struct {
 // them. A setting added to FromEnv needs a row here.
 var Keys = []Key{
 	{Name: "db", Env: "ROSTER_DB", Flag: "--db", Kind: KindString, value: func(c Config) any { return c.DB }},
+	{Name: "db_read", Env: "ROSTER_DB_READ", Flag: "--db-read", Kind: KindString, value: func(c Config) any { return c.DBRead }},
 	{Name: "listen", Env: "ROSTER_LISTEN", Flag: "--listen", Kind: KindString, value: func(c Config) any { return c.Listen }},
 	{Name: "encryption_key", Env: "ROSTER_ENCRYPTION_KEY", Kind: KindString, Secret: true, value: func(c Config) any { return c.EncryptionKey }},
 	{Name: "key_file", Env: "ROSTER_KEY_FILE", Kind: KindString, value: func(c Config) any { return c.KeyFile }},
@@ -271,6 +272,9 @@ func checkFileMode(path string, values map[string]string) error {
 	if hasPassword(values["ROSTER_DB"]) {
 		secrets = append(secrets, "a password in db")
 	}
+	if hasPassword(values["ROSTER_DB_READ"]) {
+		secrets = append(secrets, "a password in db_read")
+	}
 	if len(secrets) == 0 {
 		return nil
 	}
@@ -333,7 +337,7 @@ func (c Config) TOML(src Sources) string {
 		switch {
 		case k.Secret && v != "":
 			v = redacted
-		case k.Name == "db":
+		case k.Name == "db" || k.Name == "db_read":
 			v = RedactDB(v.(string))
 		case k.Name == "key_file" && v == "" && IsSQLite(c.DB) && c.EncryptionKey == "":
 			v = c.KeyFilePath() // the effective one

@@ -160,6 +160,12 @@ func (s *Service) BeginIdempotent(ctx context.Context, p Principal, method, rout
 	}
 	got, err := s.store.AcquireIdempotencyKey(ctx, rec, now.Add(-IdempotencyTTL))
 	if err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			// The acquisition may have committed before the connection
+			// broke: release it once the database is back (a no-op if
+			// it did not), rather than leave the key "in flight".
+			go s.releaseLater(&IdempotencyClaim{Key: rec.Key, Owner: rec.Owner})
+		}
 		return nil, nil, fmt.Errorf("begin idempotent request: %w", err)
 	}
 	switch {
@@ -192,6 +198,9 @@ func (s *Service) FinishIdempotent(ctx context.Context, c *IdempotencyClaim, res
 		return nil
 	default:
 		err = s.store.ReleaseIdempotencyKey(ctx, c.Key, c.Owner)
+		if errors.Is(err, ErrUnavailable) {
+			go s.releaseLater(c) // see releaseLater: a failover must not hold the key for its lease
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("finish idempotent request: %w", err)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -52,6 +53,11 @@ func Adapt(h HandlerFunc, render Renderer) http.Handler {
 			// same header in all of them.
 			if n, ok := directory.RetryAfterSeconds(err); ok {
 				rw.Header().Set("Retry-After", strconv.Itoa(n))
+			}
+			// Likewise every dialect answers ErrUnavailable (a failover,
+			// a database restart) 503, which a client should retry.
+			if errors.Is(err, directory.ErrUnavailable) {
+				rw.Header().Set("Retry-After", strconv.Itoa(directory.UnavailableRetryAfter))
 			}
 			render(rw, r, err)
 		}

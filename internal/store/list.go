@@ -150,7 +150,7 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, q directory.User
 		query += " OFFSET " + b.arg(int64(q.Offset))
 	}
 
-	tx, err := s.readTx(ctx)
+	tx, err := s.listTx(ctx) // the read replica, when configured and caught up
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}

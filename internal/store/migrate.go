@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -28,8 +27,8 @@ var (
 	ErrSchemaAhead = errors.New("database schema is newer than this binary")
 )
 
-// migrateLockKey is the pg_advisory_lock key that serialises Migrate across
-// processes on one PostgreSQL database ("roster" in ASCII).
+// migrateLockKey is the pg_advisory_xact_lock key that serialises Migrate
+// across processes on one PostgreSQL database ("roster" in ASCII).
 const migrateLockKey int64 = 0x726f73746572
 
 // migration is one embedded schema change.
@@ -97,30 +96,16 @@ func (s *Store) migrateTo(ctx context.Context, to int) (applied int, err error) 
 	if to >= 0 && to < len(ms) {
 		ms = ms[:to]
 	}
-	// One connection throughout: the advisory lock belongs to a session.
+	// One connection throughout (on SQLite the only writer anyway).
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 	defer conn.Close()
-	if s.d.name == postgres.name {
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
-			return 0, fmt.Errorf("migrate: lock: %w", err)
-		}
-		defer func() {
-			// A fresh context: the caller's may be done, and the lock
-			// must not outlive this call on a pooled connection.
-			uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if _, uerr := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, migrateLockKey); uerr != nil {
-				// ErrBadConn makes database/sql discard the connection,
-				// and its session's lock with it.
-				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-				err = errors.Join(err, fmt.Errorf("migrate: unlock: %w", uerr))
-			}
-		}()
-	}
-	if _, err := conn.ExecContext(ctx, createMigrationsTable); err != nil {
+	if err := s.inMigrationTx(ctx, conn, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, createMigrationsTable)
+		return err
+	}); err != nil {
 		return 0, fmt.Errorf("migrate: create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
@@ -137,32 +122,61 @@ func (s *Store) migrateTo(ctx context.Context, to int) (applied int, err error) 
 
 // applyMigration applies m unless it is recorded already, and reports
 // whether it applied it.
-func (s *Store) applyMigration(ctx context.Context, conn *sql.Conn, m migration) (bool, error) {
+func (s *Store) applyMigration(ctx context.Context, conn *sql.Conn, m migration) (applied bool, err error) {
+	err = s.inMigrationTx(ctx, conn, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		// Exec without arguments runs a multi-statement script on both
+		// drivers (pgx then uses the simple protocol).
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+			m.version, micros(time.Now())); err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		applied = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("migrate %s: %w", m.name, err)
+	}
+	return applied, nil
+}
+
+// inMigrationTx runs fn in a transaction on conn and commits it. On
+// PostgreSQL the transaction first takes the migration lock with
+// pg_advisory_xact_lock, which COMMIT or ROLLBACK releases: a session lock
+// (pg_advisory_lock) would not survive PgBouncer's transaction pooling,
+// where the statement after the lock may run on another server
+// connection and the unlock on yet another, leaving the lock held by a
+// pooled server session for good. Taking it per transaction serialises
+// every migration step (each re-reads schema_migrations under the lock)
+// whether Roster connects directly or through a pooler. On SQLite the
+// writer's BEGIN IMMEDIATE is the lock.
+func (s *Store) inMigrationTx(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("migrate %s: begin: %w", m.name, err)
+		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
-		return false, fmt.Errorf("migrate %s: %w", m.name, err)
+	if s.d.name == postgres.name {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLockKey); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
 	}
-	if n > 0 {
-		return false, nil
-	}
-	// Exec without arguments runs a multi-statement script on both
-	// drivers (pgx then uses the simple protocol).
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return false, fmt.Errorf("migrate %s: %w", m.name, err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-		m.version, micros(time.Now())); err != nil {
-		return false, fmt.Errorf("migrate %s: record: %w", m.name, err)
+	if err := fn(tx); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("migrate %s: commit: %w", m.name, err)
+		return fmt.Errorf("commit: %w", err)
 	}
-	return true, nil
+	return nil
 }
 
 // SchemaVersion returns the number of migrations applied to the database

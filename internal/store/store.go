@@ -21,6 +21,10 @@ type Options struct {
 	// CommitObserver, when set, is told of every committed write
 	// transaction (for metrics); see CommitObserver.
 	CommitObserver CommitObserver
+	// ReadURL names a PostgreSQL streaming replica of the database that
+	// serves user lists and searches when it has caught up (see listTx);
+	// "" reads everything from the primary. PostgreSQL only.
+	ReadURL string
 }
 
 // Store implements directory.Store over SQLite or PostgreSQL. It is safe
@@ -41,6 +45,8 @@ type Store struct {
 	gc *groupCommitter
 	// observe is Options.CommitObserver; nil: none.
 	observe CommitObserver
+	// rep is the read replica (Options.ReadURL), or nil.
+	rep *replica
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -90,6 +96,16 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 	if s.gc != nil {
 		s.gc.observe = o.CommitObserver // before any write reaches it
 	}
+	if o.ReadURL != "" {
+		if s.d.name != postgres.name || !IsPostgresURL(o.ReadURL) {
+			s.Close()
+			return nil, errors.New("open store: a read replica needs PostgreSQL for both the database and the replica")
+		}
+		if s.rep, err = openReplica(o.ReadURL); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
 	// The writer is pinged first: on a new SQLite file its connection
 	// creates the file and switches it to WAL before any reader opens it.
 	if err := s.Ping(ctx); err != nil {
@@ -100,10 +116,13 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 }
 
 func openPostgres(url string) (*Store, error) {
-	db, err := sql.Open(postgres.driver, url)
+	// A connector of our own classifies connection failures as
+	// directory.ErrUnavailable (see unavailable.go).
+	conn, err := newPGConnector(url)
 	if err != nil {
 		return nil, err
 	}
+	db := sql.OpenDB(conn)
 	// 16 connections serve a 2-8 core server well and leave room for
 	// several instances under PostgreSQL's default max_connections of 100.
 	db.SetMaxOpenConns(16)
@@ -203,6 +222,9 @@ func (s *Store) Close() error {
 	var err error
 	if s.r != s.w {
 		err = s.r.Close()
+	}
+	if s.rep != nil {
+		err = errors.Join(err, s.rep.db.Close())
 	}
 	return errors.Join(err, s.w.Close())
 }

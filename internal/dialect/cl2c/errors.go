@@ -64,6 +64,7 @@ const (
 	msgIfMatch        = "The user has changed since the version in If-Match. Read it again and retry."
 	msgRateLimited    = "Too many requests. Retry later."
 	msgInternal       = "An internal error occurred."
+	msgUnavailable    = "The service is temporarily unavailable. Retry later."
 	msgValidation     = "One or more fields are invalid. See errors for each field."
 	msgInvalidRequest = "The request is invalid."
 
@@ -130,6 +131,8 @@ func render(w http.ResponseWriter, r *http.Request, err error) {
 		writeResult(w, r, err, http.StatusConflict, msgPrecondition)
 	case errors.Is(err, directory.ErrRateLimited):
 		writeResult(w, r, err, http.StatusTooManyRequests, msgRateLimited)
+	case errors.Is(err, directory.ErrUnavailable):
+		writeResult(w, r, err, http.StatusServiceUnavailable, msgUnavailable)
 	case errors.Is(err, directory.ErrInvalidReference):
 		writeProblem(w, r, msgInvalidRequest, map[string][]string{"$": {msgInvalidRequest}})
 	default: // ErrPanic, store failures, anything unforeseen

@@ -39,6 +39,7 @@ func TestRenderEveryError(t *testing.T) {
 		{"precondition", directory.ErrPrecondition, 409, "application/json", msgPrecondition},
 		{"bare conflict", directory.ErrConflict, 409, "application/json", msgPrecondition},
 		{"rate limited", directory.ErrRateLimited, 429, "application/json", msgRateLimited},
+		{"database unavailable", fmt.Errorf("get credential: %w", directory.ErrUnavailable), 503, "application/json", msgUnavailable},
 		{"invalid reference", directory.ErrInvalidReference, 400, problemCType, "$"},
 		{"method not allowed", httpapi.MethodNotAllowed, 405, "application/json", "Method not allowed."},
 		{"http 404", &httpapi.HTTPError{Status: 404, Public: msgRouteNotFound}, 404, "application/json", msgRouteNotFound},

@@ -37,6 +37,7 @@ const (
 	codeUnsupportedMedia   = "unsupported_media_type"  // 415
 	codeTooManyRequests    = "too_many_requests"       // 429
 	codeInternal           = "internal_error"          // 500
+	codeUnavailable        = "service_unavailable"     // 503: the database is failing over or restarting; retry
 	codeIdempotencyKey     = "invalid_idempotency_key" // 400: Idempotency-Key too long, malformed, or on a bulk route
 	codeIdempotencyReuse   = "idempotency_key_reused"  // 422: the key was used with another request body
 	codeIdempotencyBusy    = "idempotency_key_in_use"  // 409: the key's first request is still running
@@ -203,6 +204,8 @@ func describe(r *http.Request, err error) (int, errorInfo) {
 		return http.StatusConflict, errorInfo{codeConcurrentUpdate, "The user was modified concurrently; retry the request.", []param{}}
 	case errors.Is(err, directory.ErrRateLimited):
 		return http.StatusTooManyRequests, errorInfo{codeTooManyRequests, "Too many requests; retry later.", []param{}}
+	case errors.Is(err, directory.ErrUnavailable):
+		return http.StatusServiceUnavailable, errorInfo{codeUnavailable, "The service is temporarily unavailable; retry later.", []param{}}
 	case errors.Is(err, directory.ErrIdempotencyKeyInvalid):
 		return http.StatusBadRequest, errorInfo{codeIdempotencyKey, msgIdempotencyKey, []param{{Name: "Idempotency-Key"}}}
 	case errors.Is(err, directory.ErrIdempotencyMismatch):

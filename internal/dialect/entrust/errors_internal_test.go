@@ -26,6 +26,7 @@ func TestDescribe(t *testing.T) {
 		{"forbidden", directory.ErrForbidden, 403, codeForbidden},
 		{"precondition", wrap(directory.ErrPrecondition), 409, codeConcurrentUpdate},
 		{"rate limited", directory.ErrRateLimited, 429, codeTooManyRequests},
+		{"database unavailable", directory.ErrUnavailable, 503, codeUnavailable},
 		{"invalid filter", wrap(directory.ErrInvalidFilter), 400, codeInvalidSearch},
 		{"validation", directory.Invalid(directory.FieldFirstName, directory.CodeRequired, "first_name is required"), 400, codeValidation},
 		{"conflict username", wrap(&directory.ConflictError{Field: directory.FieldUsername}), 409, codeDuplicateUserID},

@@ -27,6 +27,7 @@ const (
 	codeUnsupportedMedia  = "ERROR_UNSUPPORTED_MEDIA_TYPE"
 	codeTooManyRequests   = "ERROR_TOO_MANY_REQUESTS"
 	codeInternal          = "ERROR_INTERNAL"
+	codeUnavailable       = "ERROR_SERVICE_UNAVAILABLE"
 
 	codeIdempotencyKey    = "ERROR_INVALID_IDEMPOTENCY_KEY"
 	codeIdempotencyReused = "ERROR_IDEMPOTENCY_KEY_REUSED"
@@ -128,6 +129,8 @@ func classify(err error) (int, errorBody) {
 		return http.StatusConflict, errorBody{codeConcurrentUpdate, "The user was modified concurrently; retry the request"}
 	case errors.Is(err, directory.ErrRateLimited):
 		return http.StatusTooManyRequests, errorBody{codeTooManyRequests, "Too many requests"}
+	case errors.Is(err, directory.ErrUnavailable):
+		return http.StatusServiceUnavailable, errorBody{codeUnavailable, "Service temporarily unavailable; retry later"}
 	case errors.Is(err, directory.ErrInvalidFilter), errors.Is(err, directory.ErrInvalidReference):
 		return http.StatusBadRequest, errorBody{codeInvalidParameters, "Invalid parameters"}
 	}

@@ -34,6 +34,7 @@ func TestClassify(t *testing.T) {
 		{"forbidden", directory.ErrForbidden, 403, codeForbidden},
 		{"precondition", directory.ErrPrecondition, 409, codeConcurrentUpdate},
 		{"rate limited", directory.ErrRateLimited, 429, codeTooManyRequests},
+		{"database unavailable", directory.ErrUnavailable, 503, codeUnavailable},
 		{"invalid reference", directory.ErrInvalidReference, 400, codeInvalidParameters},
 		{"invalid filter", fmt.Errorf("x: %w", directory.ErrInvalidFilter), 400, codeInvalidParameters},
 		{"validation", directory.Invalid(directory.FieldFirstName, directory.CodeRequired, "x"), 400, codeInvalidParameters},

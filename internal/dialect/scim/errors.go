@@ -102,6 +102,8 @@ func classify(err error) (status int, scimType, detail string) {
 		return http.StatusForbidden, "", "The credential may not perform this operation."
 	case errors.Is(err, directory.ErrRateLimited):
 		return http.StatusTooManyRequests, "", "Too many requests; retry later."
+	case errors.Is(err, directory.ErrUnavailable):
+		return http.StatusServiceUnavailable, "", "The service is temporarily unavailable; retry later."
 	case errors.Is(err, directory.ErrIdempotencyKeyInvalid):
 		return http.StatusBadRequest, typeInvalidValue, "Idempotency-Key must be 1 to 255 printable ASCII characters, sent once, and is not accepted on /Bulk."
 	case errors.Is(err, directory.ErrIdempotencyMismatch):

@@ -143,6 +143,7 @@ func TestDescribeEveryError(t *testing.T) {
 		{directory.ErrForbidden, 403, ""},
 		{directory.ErrPrecondition, 412, ""},
 		{directory.ErrRateLimited, 429, ""},
+		{directory.ErrUnavailable, 503, ""},
 		{directory.ErrInvalidReference, 400, "invalidValue"},
 		{fmt.Errorf("list: %w", directory.ErrInvalidFilter), 400, "invalidFilter"},
 		{directory.Invalid(directory.FieldEmail, directory.CodeInvalid, "email is not a valid e-mail address"), 400, "invalidValue"},

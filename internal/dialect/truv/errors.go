@@ -135,6 +135,10 @@ func errorResponse(r *http.Request, err error) (int, any) {
 	case errors.Is(err, directory.ErrRateLimited):
 		return http.StatusTooManyRequests, errorEnvelope{errorJSON{Code: "throttled",
 			Message: "Request was throttled."}}
+	case errors.Is(err, directory.ErrUnavailable):
+		// Django REST framework's ServiceUnavailable, code and phrase.
+		return http.StatusServiceUnavailable, errorEnvelope{errorJSON{Code: "service_unavailable",
+			Message: "Service temporarily unavailable, try again later."}}
 	case errors.Is(err, directory.ErrIdempotencyKeyInvalid):
 		return badRequest(paramJSON{"Idempotency-Key", "Ensure this header has 1 to 255 printable ASCII characters and is sent once."})
 	case errors.Is(err, directory.ErrIdempotencyMismatch):

@@ -141,6 +141,7 @@ func TestErrorResponse(t *testing.T) {
 		{"precondition", directory.ErrPrecondition, 409,
 			`{"error":{"code":"conflict","message":"The request conflicts with the current state of the user; retry it."}}`},
 		{"rate limited", directory.ErrRateLimited, 429, `{"error":{"code":"throttled","message":"Request was throttled."}}`},
+		{"database unavailable", directory.ErrUnavailable, 503, `{"error":{"code":"service_unavailable","message":"Service temporarily unavailable, try again later."}}`},
 		{"invalid reference", directory.ErrInvalidReference, 400,
 			`{"error":{"code":"incorrect_parameters","message":"Incorrect request parameters","extra":{"invalid-params":[{"field":"non_field_errors","message":"The request refers to a record that does not exist."}]}}}`},
 		{"invalid filter", directory.ErrInvalidFilter, 500, `{"error":{"code":"internal_error","message":"Internal server error"}}`},
