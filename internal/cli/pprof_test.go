@@ -41,7 +41,9 @@ func TestServePprof(t *testing.T) {
 	defer cancel()
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--pprof", "127.0.0.1:0"}, stdout, stderr) }()
+	go func() {
+		done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--pprof", "127.0.0.1:0"}, stdout, stderr)
+	}()
 	pprofRE := regexp.MustCompile(`"msg":"pprof listening","addr":"([^"]+)"`)
 	var base, pp string
 	for deadline := time.Now().Add(30 * time.Second); (base == "" || pp == "") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
