@@ -394,7 +394,8 @@ func startInProcess(ctx context.Context, o Options) (*target, error) {
 		return nil, err
 	}
 	svc := directory.NewService(st, directory.Options{RateLimit: cfg.RateLimit,
-		TrustedProxies: cfg.TrustedProxies, Throttle: directory.ThrottleOptions{Off: cfg.AuthThrottleOff}})
+		TrustedProxies: cfg.TrustedProxies, Throttle: directory.ThrottleOptions{Off: cfg.AuthThrottleOff},
+		CredentialCacheTTL: cfg.CredentialCacheTTL})
 	name := "bench-" + newRunID()
 	tn, err := svc.CreateTenant(ctx, name, directory.DefaultUniquePolicy)
 	if err != nil {
