@@ -76,3 +76,6 @@ func QueuedWritesForTest(s *Store) int {
 	defer s.gc.mu.Unlock()
 	return len(s.gc.queue)
 }
+
+// MaxBatchForTest is the most writes one group commit takes.
+const MaxBatchForTest = maxBatch
