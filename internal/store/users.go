@@ -332,6 +332,12 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User, claims []dire
 	if err != nil {
 		return fmt.Errorf("insert user: %w", err)
 	}
+	if s.d.name == postgres.name {
+		// One round trip when nothing is in the way (pgpipeline.go).
+		if err := s.createUserPipelined(ctx, u, args, values, claims, ch); !errors.Is(err, errPipelineFallback) {
+			return err
+		}
+	}
 	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, insertUserSQL, args...); err != nil {
 			return fmt.Errorf("insert user: %w", s.d.classify(err))
