@@ -302,7 +302,7 @@ func valueRows(u *directory.User) ([][]any, error) {
 		for i, v := range u.Values[k] {
 			rows = append(rows, []any{
 				u.TenantID, u.ID, string(k), int64(i),
-				v.Value, valueNorm(k, v.Value), v.Display, v.Type, b2i(v.Primary),
+				v.Value, userValueNorm(u, k, v.Value), v.Display, v.Type, b2i(v.Primary),
 				v.Formatted, v.Street, v.Locality, v.Region, v.PostalCode, v.Country,
 			})
 		}
