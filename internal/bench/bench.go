@@ -74,6 +74,7 @@ type Options struct {
 	ClientID    string        // with URL: the credential
 	Secret      string        // with URL
 	AllowRemote bool          // accept non-loopback targets
+	Pprof       string        // serve net/http/pprof on this loopback address while the bench runs ("": none)
 	Progress    bool          // draw a live progress line on Stderr
 	Env         func(string) string
 	Stderr      io.Writer // progress and notes; nil: discarded
@@ -222,6 +223,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		GOMAXPROCS: runtimeProcs(), Started: time.Now().UTC().Format(time.RFC3339)}
 	if o.Workload == "create" {
 		rep.Dialect = o.Dialect
+	}
+	if o.Pprof != "" {
+		// The whole process: in-process server, floor and load generator.
+		pp, err := httpapi.StartPprof(o.Pprof, slog.New(slog.NewTextHandler(o.Stderr, nil)))
+		if err != nil {
+			return nil, err
+		}
+		defer pp.Close()
+		fmt.Fprintf(o.Stderr, "pprof: http://%s/debug/pprof/ (this process: server, floor and load generator)\n", pp.Addr())
 	}
 	var t *target
 	var err error
@@ -384,7 +394,8 @@ func startInProcess(ctx context.Context, o Options) (*target, error) {
 		return nil, err
 	}
 	svc := directory.NewService(st, directory.Options{RateLimit: cfg.RateLimit,
-		TrustedProxies: cfg.TrustedProxies, Throttle: directory.ThrottleOptions{Off: cfg.AuthThrottleOff}})
+		TrustedProxies: cfg.TrustedProxies, Throttle: directory.ThrottleOptions{Off: cfg.AuthThrottleOff},
+		CredentialCacheTTL: cfg.CredentialCacheTTL})
 	name := "bench-" + newRunID()
 	tn, err := svc.CreateTenant(ctx, name, directory.DefaultUniquePolicy)
 	if err != nil {

@@ -31,6 +31,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.ClientID, "client-id", "", "with --url: the credential's client `ID`")
 	fs.StringVar(&o.Secret, "secret", env("ROSTER_BENCH_SECRET"), "with --url: the credential's `SECRET` (env ROSTER_BENCH_SECRET)")
 	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "allow a --url or --db host that is not loopback")
+	fs.StringVar(&o.Pprof, "pprof", "", "serve net/http/pprof for this process at loopback `ADDR` while it runs (e.g. 127.0.0.1:6060)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object with every figure")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -44,6 +45,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if !slices.Contains(bench.Dialects, o.Dialect) {
 		return fmt.Errorf("%w: --dialect %q: want one of %s", errUsage, o.Dialect, strings.Join(bench.Dialects, ", "))
+	}
+	if err := checkPprofAddr(o.Pprof); err != nil {
+		return err
 	}
 	o.Env = env
 	o.Stderr = stderr

@@ -116,7 +116,8 @@ func openObserved(ctx context.Context, c *config.Config, keyNote io.Writer, comm
 		return nil, err
 	}
 	return &opened{store: st, svc: directory.NewService(st, directory.Options{RateLimit: c.RateLimit,
-		TrustedProxies: c.TrustedProxies, Throttle: directory.ThrottleOptions{Off: c.AuthThrottleOff}})}, nil
+		TrustedProxies: c.TrustedProxies, Throttle: directory.ThrottleOptions{Off: c.AuthThrottleOff},
+		CredentialCacheTTL: c.CredentialCacheTTL})}, nil
 }
 
 func (o *opened) Close() error { return o.store.Close() }

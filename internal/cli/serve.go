@@ -27,6 +27,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate chain `FILE`, PEM; with --tls-key, serve HTTPS only (env ROSTER_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key `FILE`, PEM (env ROSTER_TLS_KEY)")
 	allowPrivateWebhooks, webhookEnvCheck := allowPrivateFlag(fs)
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on its own listener at loopback `ADDR` (e.g. 127.0.0.1:6060; docs/OPERATIONS.md#profiling)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -47,7 +48,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("load tls certificate: %w", err)
 		}
 	}
+	if err := checkPprofAddr(*pprofAddr); err != nil {
+		return err
+	}
 	logger := newLogger(stderr, c.LogLevel)
+	if *pprofAddr != "" {
+		pp, err := httpapi.StartPprof(*pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer pp.Close()
+		logger.Info("pprof listening", "addr", pp.Addr())
+	}
 	m, ops, err := newMetrics(c)
 	if err != nil {
 		return err

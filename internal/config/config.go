@@ -85,6 +85,11 @@ type Config struct {
 	// MaxHeaderBytes caps the request line and headers; more is answered
 	// 431 (ROSTER_MAX_HEADER_BYTES).
 	MaxHeaderBytes int
+	// CredentialCacheTTL is how long a verified credential is remembered
+	// in memory, so a client's next requests skip its lookup; a
+	// revocation made on another instance (or by the CLI) takes effect
+	// within it (ROSTER_CREDENTIAL_CACHE_TTL; 0 turns the cache off).
+	CredentialCacheTTL time.Duration
 }
 
 // Default returns the built-in defaults: embedded SQLite in the working
@@ -107,6 +112,10 @@ func Default() Config {
 		WriteTimeout:   60 * time.Second,
 		IdleTimeout:    120 * time.Second,
 		MaxHeaderBytes: 64 << 10,
+		// Short enough that a revocation elsewhere is effective within
+		// seconds, long enough that a busy client reads its credential a
+		// few times a minute instead of on every request.
+		CredentialCacheTTL: 5 * time.Second,
 	}
 }
 
@@ -183,6 +192,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	dur("ROSTER_READ_TIMEOUT", &c.ReadTimeout)
 	dur("ROSTER_WRITE_TIMEOUT", &c.WriteTimeout)
 	dur("ROSTER_IDLE_TIMEOUT", &c.IdleTimeout)
+	dur("ROSTER_CREDENTIAL_CACHE_TTL", &c.CredentialCacheTTL)
 	return c, errors.Join(errs...)
 }
 
@@ -203,6 +213,9 @@ func (c Config) Validate() error {
 	}
 	if c.EntrustTokenTTL < time.Minute || c.EntrustTokenTTL > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("entrust token ttl %v: want 1m to 24h", c.EntrustTokenTTL))
+	}
+	if c.CredentialCacheTTL < 0 || c.CredentialCacheTTL > time.Minute {
+		errs = append(errs, fmt.Errorf("credential cache ttl %v: want 0 (off) to 1m", c.CredentialCacheTTL))
 	}
 	if c.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("shutdown grace %v: must not be negative", c.ShutdownGrace))

@@ -22,6 +22,7 @@ type Service struct {
 	limits   *rateLimits
 	throttle *authThrottle // nil: failures not throttled
 	trusted  []netip.Prefix
+	creds    *credCache // nil: every authentication reads its credential
 
 	mu      sync.Mutex
 	touched map[string]time.Time // client id -> last TouchCredential, to write at most once a minute
@@ -44,6 +45,12 @@ type Options struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the
 	// caller's address (see WithSource); empty: the peer is the caller.
 	TrustedProxies []netip.Prefix
+	// CredentialCacheTTL is how long a credential whose secret verified
+	// is remembered, so that its next requests skip the lookup; 0 (or
+	// less) turns the cache off. A revocation on this Service takes
+	// effect at once; one made by another instance or the CLI within
+	// this TTL (see credCache).
+	CredentialCacheTTL time.Duration
 }
 
 // NewService returns a Service over store.
@@ -59,7 +66,8 @@ func NewService(store Store, o Options) *Service {
 	return &Service{store: store, now: now, touched: map[string]time.Time{},
 		limits:   newRateLimits(o.RateLimit, shared, now),
 		throttle: newAuthThrottle(o.Throttle, shared, now),
-		trusted:  o.TrustedProxies}
+		trusted:  o.TrustedProxies,
+		creds:    newCredCache(o.CredentialCacheTTL, now)}
 }
 
 // Now returns the service clock's time in UTC, truncated to microseconds
@@ -163,6 +171,7 @@ func (s *Service) RevokeCredential(ctx context.Context, clientID string) error {
 	if err := s.store.RevokeCredential(ctx, clientID, now, ch); err != nil {
 		return fmt.Errorf("revoke credential: %w", err)
 	}
+	s.creds.forget(clientID) // effective here from the next request on
 	return nil
 }
 
@@ -218,6 +227,16 @@ func (s *Service) Authenticate(ctx context.Context, clientID, sec string) (Princ
 		secretEqual(secret.Hash(sec), dummyHash)
 		return Principal{}, s.failed(ctx, keys, AuthBadCredentials)
 	}
+	presented := secret.Hash(sec)
+	if ci := s.creds.get(clientID, presented); ci != nil {
+		// This very secret verified within the cache's TTL.
+		if err := s.admit(ctx, ci); err != nil {
+			return Principal{}, err
+		}
+		s.touch(ctx, clientID)
+		return principalOf(ci, ""), nil
+	}
+	gen := s.creds.generation()
 	ci, err := s.store.GetCredential(ctx, clientID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Principal{}, fmt.Errorf("authenticate: %w", err)
@@ -226,13 +245,14 @@ func (s *Service) Authenticate(ctx context.Context, clientID, sec string) (Princ
 	if err == nil {
 		want = ci.SecretHash
 	}
-	ok := secretEqual(secret.Hash(sec), want)
+	ok := secretEqual(presented, want)
 	if err != nil || !ok {
 		return Principal{}, s.failed(ctx, keys, AuthBadCredentials)
 	}
 	if ci.RevokedAt != nil {
 		return Principal{}, s.failed(ctx, keys, AuthRevoked)
 	}
+	s.creds.put(ci, presented, gen)
 	if err := s.admit(ctx, ci); err != nil {
 		return Principal{}, err
 	}

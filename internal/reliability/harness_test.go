@@ -111,6 +111,9 @@ type backendEnv struct {
 	vars    []string // ROSTER_* settings shared by every command on this database
 }
 
+// credentialCacheTTL is every instance's ROSTER_CREDENTIAL_CACHE_TTL.
+const credentialCacheTTL = 500 * time.Millisecond
+
 // newBackendEnv makes a fresh database of backend. PostgreSQL needs an
 // encryption key configured (every instance must share it); SQLite
 // generates its key file beside the database on the first command.
@@ -121,6 +124,9 @@ func newBackendEnv(t *testing.T, backend string) *backendEnv {
 		"ROSTER_DB=" + e.dbURL,
 		"ROSTER_RATE_LIMIT=0", // the tests measure durability, not the limiter
 		"ROSTER_SHUTDOWN_GRACE=2s",
+		// Short, so that the revocation test can wait out the bound
+		// within which other instances must refuse a revoked credential.
+		"ROSTER_CREDENTIAL_CACHE_TTL=" + credentialCacheTTL.String(),
 	}
 	if backend == "postgres" {
 		e.vars = append(e.vars, "ROSTER_ENCRYPTION_KEY=k1:"+secret.NewKeySpec())

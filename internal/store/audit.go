@@ -36,22 +36,30 @@ func (s *Store) recordChange(ctx context.Context, tx *sql.Tx, ch *directory.Chan
 			return fmt.Errorf("mark idempotency key: %w", directory.ErrIdempotencyInFlight)
 		}
 	}
-	a := ch.Audit
+	args, err := auditArgs(ch.Audit)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, insertAuditSQL, args...); err != nil {
+		return fmt.Errorf("insert audit entry: %w", s.d.classify(err))
+	}
+	return s.enqueueWebhooks(ctx, tx, ch) // webhooks.go: the outbox, in this same transaction
+}
+
+const insertAuditSQL = `INSERT INTO audit_log (tenant_id, id, at, actor, action, target_type, target_id, fields, request_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+
+// auditArgs returns the parameters of insertAuditSQL for a.
+func auditArgs(a directory.AuditEntry) ([]any, error) {
 	fields := a.Fields
 	if fields == nil {
 		fields = []string{}
 	}
 	fj, err := json.Marshal(fields)
 	if err != nil {
-		return fmt.Errorf("encode audit fields: %w", err)
+		return nil, fmt.Errorf("encode audit fields: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO audit_log (tenant_id, id, at, actor, action, target_type, target_id, fields, request_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		a.TenantID, a.ID, micros(a.At), a.Actor, a.Action, a.TargetType, a.TargetID, string(fj), a.RequestID); err != nil {
-		return fmt.Errorf("insert audit entry: %w", s.d.classify(err))
-	}
-	return s.enqueueWebhooks(ctx, tx, ch) // webhooks.go: the outbox, in this same transaction
+	return []any{a.TenantID, a.ID, micros(a.At), a.Actor, a.Action, a.TargetType, a.TargetID, string(fj), a.RequestID}, nil
 }
 
 // ListAudit returns a tenant's audit entries matching q, oldest first.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/roster-dev/roster/internal/directory"
 )
 
 // ExecForTest runs a statement on the writer, for tests that must reach
@@ -75,4 +77,24 @@ func QueuedWritesForTest(s *Store) int {
 	s.gc.mu.Lock()
 	defer s.gc.mu.Unlock()
 	return len(s.gc.queue)
+}
+
+// MaxBatchForTest is the most writes one group commit takes.
+const MaxBatchForTest = maxBatch
+
+// ErrPipelineFallbackForTest is what a pipelined create returns when it
+// wrote nothing and the transactional path must decide.
+var ErrPipelineFallbackForTest = errPipelineFallback
+
+// CreateUserPipelinedForTest runs only the pipelined (PostgreSQL) create.
+func CreateUserPipelinedForTest(ctx context.Context, s *Store, u *directory.User, claims []directory.Claim, ch *directory.Change) error {
+	args, err := s.userArgs(u)
+	if err != nil {
+		return err
+	}
+	values, err := valueRows(u)
+	if err != nil {
+		return err
+	}
+	return s.createUserPipelined(ctx, u, args, values, claims, ch)
 }

@@ -80,8 +80,8 @@ func TestGroupCommitBatches(t *testing.T) {
 		wantCommits int64 // beside the blocking write's own
 	}{
 		{1, 1},
-		{64, 1},
-		{100, 2}, // at most 64 a batch
+		{store.MaxBatchForTest, 1},
+		{store.MaxBatchForTest + 36, 2}, // at most MaxBatchForTest a batch
 	} {
 		t.Run(fmt.Sprint(tc.writes), func(t *testing.T) {
 			t.Parallel()

@@ -144,7 +144,7 @@ func openSQLite(path string) (*Store, error) {
 	} else if !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("create sqlite file: %w", err)
 	}
-	w, err := sql.Open(sqlite.driver, sqliteDSN(path, false))
+	w, err := openCached(sqlite.driver, sqliteDSN(path, false))
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func openSQLite(path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open(sqlite.driver, sqliteDSN(path, true))
+	r, err := openCached(sqlite.driver, sqliteDSN(path, true))
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -181,6 +181,12 @@ func sqliteDSN(path string, readOnly bool) string {
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(FULL)")
+		// Group commit runs each write in a SAVEPOINT, whose undo pages
+		// SQLite keeps in a statement journal: a temporary file (one
+		// pwrite per page) unless temp_store is MEMORY. That journal only
+		// serves ROLLBACK TO inside the open transaction, never crash
+		// recovery (the WAL does), so memory loses no durability.
+		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Add("_txlock", "immediate")
 	}
 	// No "file:" prefix: modernc then takes the path verbatim instead of

@@ -302,7 +302,7 @@ func valueRows(u *directory.User) ([][]any, error) {
 		for i, v := range u.Values[k] {
 			rows = append(rows, []any{
 				u.TenantID, u.ID, string(k), int64(i),
-				v.Value, valueNorm(k, v.Value), v.Display, v.Type, b2i(v.Primary),
+				v.Value, userValueNorm(u, k, v.Value), v.Display, v.Type, b2i(v.Primary),
 				v.Formatted, v.Street, v.Locality, v.Region, v.PostalCode, v.Country,
 			})
 		}
@@ -331,6 +331,12 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User, claims []dire
 	values, err := valueRows(u)
 	if err != nil {
 		return fmt.Errorf("insert user: %w", err)
+	}
+	if s.d.name == postgres.name {
+		// One round trip when nothing is in the way (pgpipeline.go).
+		if err := s.createUserPipelined(ctx, u, args, values, claims, ch); !errors.Is(err, errPipelineFallback) {
+			return err
+		}
 	}
 	return s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, insertUserSQL, args...); err != nil {

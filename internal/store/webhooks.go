@@ -86,6 +86,32 @@ func (s *Store) enqueueWebhooks(ctx context.Context, tx *sql.Tx, ch *directory.C
 	return nil
 }
 
+// enqueueWebhooksSQL is enqueueWebhooks as one statement, for PostgreSQL's
+// pipelined create (pgpipeline.go), which cannot read a result before it
+// sends the next statement: it inserts one outbox row per subscription of
+// the tenant that takes the event, none when there is none. The foreign
+// key to webhooks locks each row it inserts for FOR KEY SHARE, as the
+// SELECT of enqueueWebhooks does; a subscription removed under way fails
+// the batch, and the create falls back to the transactional path. It
+// returns "" when ch sends no event. The payload is encoded whether or not
+// anyone subscribes: the price of one round trip.
+func enqueueWebhooksSQL(ch *directory.Change) (string, []any, error) {
+	typ := webhook.EventTypeOf(ch.Audit.Action)
+	if typ == "" {
+		return "", nil, nil
+	}
+	body, err := webhook.EncodeEvent(ch)
+	if err != nil {
+		return "", nil, err
+	}
+	a := &ch.Audit
+	return `INSERT INTO webhook_outbox
+		(tenant_id, webhook_id, event_id, event_type, user_id, payload, created_at, next_attempt_at)
+		SELECT $1, id, $2, $3, $4, $5, $6, $6 FROM webhooks
+		WHERE tenant_id = $1 AND $3 = ANY (string_to_array(events, ','))`,
+		[]any{a.TenantID, a.ID, typ, a.TargetID, string(body), micros(a.At)}, nil
+}
+
 // CreateWebhook stores a subscription with its signing secret, sealed
 // with the keyring (the dispatcher needs the secret itself to sign, so it
 // cannot be hashed), and ch (its audit entry; nil: none) in the same
