@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -23,7 +25,11 @@ const (
 	importChunkRows = 256
 	// importBatchRows is how many valid rows one transaction writes: one
 	// durable commit (an fsync) per batch rather than per row.
-	importBatchRows = 4096
+	importBatchRows = 2048
+	// importMemoryLimit is the Go heap's soft limit during an import
+	// unless GOMEMLIMIT says otherwise: the rows in flight need ~40 MiB,
+	// and the collector otherwise lets garbage double that.
+	importMemoryLimit = 96 << 20
 )
 
 // importChunk is a run of rows; done closes once validated.
@@ -53,9 +59,9 @@ func (im *importer) run(ctx context.Context, reader rowReader, counting *countin
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(1, im.workers)
-	// ordered holds the chunks of about two batches: the validators
+	// ordered holds the chunks of about one batch: the validators
 	// prepare the next batch while the writer commits one.
-	ordered := make(chan *importChunk, 2*importBatchRows/importChunkRows+workers)
+	ordered := make(chan *importChunk, importBatchRows/importChunkRows+2*workers)
 	work := make(chan *importChunk, workers*2)
 
 	go func() {
@@ -164,6 +170,17 @@ func (im *importer) prepare(ctx context.Context, row *inputRow) {
 		return
 	}
 	row.prep, row.prepErr = im.svc.PrepareImport(ctx, im.p, u, im.rules)
+	row.rec = nil // the prepared row has it all; the line stays for the reject file
+}
+
+// limitMemory sets the Go heap's soft limit for an import, unless the
+// operator set GOMEMLIMIT, and returns what restores the previous one.
+func limitMemory() (restore func()) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	prev := debug.SetMemoryLimit(importMemoryLimit)
+	return func() { debug.SetMemoryLimit(prev) }
 }
 
 // flush writes batch (in order) and counts and reports every row of it.

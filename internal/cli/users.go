@@ -157,6 +157,7 @@ func userImport(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	bar := newProgress(stderr, size, *quiet, &counts)
 	rej := &rejectFile{path: rejPath}
 	defer rej.close()
+	defer limitMemory()()
 	im := &importer{svc: o.svc, p: p, rules: rules, mode: mode, counts: &counts, bar: bar, rej: rej, workers: importWorkers()}
 	if err := im.run(ctx, reader, counting); err != nil {
 		bar.done()

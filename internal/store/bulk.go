@@ -36,7 +36,7 @@ const bulkMaxRows = 256
 // imports (the default is 2 MiB): a million users' indexes are written at
 // random places, and a page found in the cache is not read, decoded and
 // spilled again. It counts towards the importing process's memory.
-const bulkCacheKiB = 64 << 10
+const bulkCacheKiB = 32 << 10
 
 // bulkUser is a row's encoded form (directory.BulkRow.Encoded).
 type bulkUser struct {
