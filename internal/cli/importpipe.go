@@ -109,7 +109,12 @@ func (im *importer) run(ctx context.Context, reader rowReader, counting *countin
 			}
 		}()
 	}
-	defer wg.Wait() // after cancel: the validators finish their chunk and stop
+	// On an early return the reader may be blocked handing on a chunk:
+	// cancel it first, so that it closes work and the validators end.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 
 	var batch []*inputRow
 	valid := 0
