@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -21,6 +22,7 @@ func RunBulk(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"Keys", testBulkKeys},
 		{"PartnerCodes", testBulkPartnerCodes},
 		{"TenantIsolation", testBulkTenantIsolation},
+		{"RaceWithCreates", testBulkRaceWithCreates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,4 +238,102 @@ func testBulkTenantIsolation(t *testing.T, s directory.Store, bs directory.BulkS
 		t.Errorf("InsertUsers of a row of tenant a into tenant b: got nil error")
 	}
 	wantNotWritten(t, s, stray)
+}
+
+// testBulkRaceWithCreates: batches inserting e-mails that single creates
+// take at the same time. The database decides each e-mail once: every
+// e-mail ends with exactly one user, each bulk row is stored with all its
+// claims or not at all, and every loser, on either side, names the winner.
+func testBulkRaceWithCreates(t *testing.T, s directory.Store, bs directory.BulkStore) {
+	const n, batches = 300, 3
+	tn := mustTenant(t, s, "acme")
+	email := func(i int) string { return fmt.Sprintf("race%03d@example.com", i) }
+	var rows []*directory.BulkRow
+	for i := range n {
+		rows = append(rows, bulkRow(t, bs, newUser(tn.ID, fmt.Sprintf("bulk%03d", i), email(i)), directory.FieldUsername))
+	}
+	singles := make([]*directory.User, n)
+	errs := make([]error, n)
+	for i := range singles {
+		// In reverse order, so that both sides meet in the middle.
+		singles[i] = newUser(tn.ID, fmt.Sprintf("single%03d", i), email(n-1-i))
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	bulkErrs := make([]error, batches)
+	for b := range batches {
+		wg.Go(func() {
+			<-start
+			per := n / batches
+			bulkErrs[b] = bs.InsertUsers(t.Context(), tn.ID, rows[b*per:(b+1)*per])
+		})
+	}
+	for w := range 4 {
+		wg.Go(func() {
+			<-start
+			for i := w; i < n; i += 4 {
+				errs[i] = s.CreateUser(t.Context(), singles[i], claimsOf(singles[i]), nil)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for b, err := range bulkErrs {
+		if err != nil {
+			t.Fatalf("InsertUsers batch %d: %v", b, err)
+		}
+	}
+	holder := map[string]string{} // e-mail -> id of the user that won it
+	for _, r := range rows {
+		if r.Conflict == nil {
+			holder[r.User.Email] = r.User.ID
+		}
+	}
+	for i, u := range singles {
+		if errs[i] == nil {
+			if h, ok := holder[u.Email]; ok {
+				t.Fatalf("e-mail %s created twice: bulk %s and single %s", u.Email, h, u.ID)
+			}
+			holder[u.Email] = u.ID
+		}
+	}
+	t.Logf("bulk rows stored: %d of %d; the rest lost to single creates", countStored(rows), n)
+	for i := range n {
+		if holder[email(i)] == "" {
+			t.Errorf("e-mail %s: nobody holds it", email(i))
+		}
+	}
+	for _, r := range rows {
+		if r.Conflict == nil {
+			wantInserted(t, s, r)
+			continue
+		}
+		if r.Conflict.Claim.Kind != directory.ClaimEmail || r.Conflict.ExistingID != holder[r.User.Email] {
+			t.Errorf("bulk row %s: got conflict %+v, want its e-mail held by %s", r.User.Username, r.Conflict, holder[r.User.Email])
+		}
+		wantNotWritten(t, s, r)
+	}
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		var cc *directory.ClaimConflict
+		if !errors.As(err, &cc) || cc.ExistingID != holder[singles[i].Email] {
+			t.Errorf("single %d: got err %v, want a conflict naming %s", i, err, holder[singles[i].Email])
+		}
+	}
+	page, err := s.ListUsers(t.Context(), tn.ID, directory.UserQuery{Total: true})
+	if err != nil || page.Total != n {
+		t.Errorf("after the race: %v users (err %v), want %d, one per e-mail", page.Total, err, n)
+	}
+}
+
+func countStored(rows []*directory.BulkRow) int {
+	n := 0
+	for _, r := range rows {
+		if r.Conflict == nil && r.KeyHolders == 0 {
+			n++
+		}
+	}
+	return n
 }
