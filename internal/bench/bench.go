@@ -505,6 +505,9 @@ func remoteTarget(ctx context.Context, o Options) (*target, error) {
 func (t *target) populate(ctx context.Context, n, conns int, run string) error {
 	t.truvIDs = make([]string, n)
 	t.usernames = make([]string, n)
+	if t.svc != nil {
+		return t.populateBulk(ctx, n, run)
+	}
 	var next atomic.Int64
 	var firstErr error
 	var mu sync.Mutex

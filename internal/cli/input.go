@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/roster-dev/roster/internal/directory"
 )
 
 // maxLine bounds one NDJSON line: a user at every limit of the core (100
@@ -20,11 +22,32 @@ const maxLine = 4 << 20
 // reading the input itself stop it.
 type inputRow struct {
 	line   int      // the row's first line in the input, from 1
-	text   string   // NDJSON: the line as read
 	fields []string // CSV: the fields as read
+	raw    []byte   // NDJSON: the line, decoded by parse
 	rec    *userRecord
 	err    error // the row cannot be read: rejected with this reason
+
+	prep    *directory.ImportRow // set by the import's validators
+	prepErr error                // why prep failed
 }
+
+// parse decodes an NDJSON row's line, which the reader leaves to the
+// import's validators: decoding is most of a row's reading cost, and they
+// run on every core.
+func (row *inputRow) parse() {
+	if row.err != nil || row.rec != nil || row.raw == nil {
+		return
+	}
+	var rec userRecord
+	if err := decodeStrict(row.raw, &rec); err != nil {
+		row.err = fmt.Errorf("bad JSON: %w", err)
+		return
+	}
+	row.rec = &rec
+}
+
+// input is the row's line as read, for the reject file.
+func (row *inputRow) input() string { return string(row.raw) }
 
 // rowReader yields the rows of an import file; io.EOF at the end. Rows
 // stream: the file is never held in memory, so an import of any size runs
@@ -140,20 +163,13 @@ func (r *ndjsonReader) next() (*inputRow, error) {
 		if len(trimmed) == 0 {
 			continue
 		}
-		row.text = string(trimmed)
+		row.raw = bytes.Clone(trimmed)
 		switch {
 		case !utf8.Valid(trimmed):
 			// encoding/json would silently replace the bad bytes.
 			row.err = errors.New("line is not valid UTF-8")
 		case trimmed[0] != '{':
 			row.err = errors.New("not a JSON object")
-		default:
-			var rec userRecord
-			if err := decodeStrict(trimmed, &rec); err != nil {
-				row.err = fmt.Errorf("bad JSON: %w", err)
-			} else {
-				row.rec = &rec
-			}
 		}
 		return row, nil
 	}

@@ -64,11 +64,21 @@ func (p *progress) update(read int64, line int) {
 	if p.total > 0 {
 		pct = fmt.Sprintf(" (%d%%)", int(100*float64(read)/float64(p.total)))
 	}
-	fmt.Fprintf(p.w, "import: line %d%s: %s, %.0f rows/s\n", line, pct, p.counts, p.rate())
+	fmt.Fprintf(p.w, "import: line %d%s: %s, %.0f rows/s%s\n", line, pct, p.counts, p.rate(), p.eta(read))
 }
 
 func (p *progress) rate() float64 {
 	return float64(p.counts.rows()) / max(time.Since(p.start).Seconds(), 0.001)
+}
+
+// eta is ", ETA 1m2s": the time the rest of the input takes at the rate
+// so far; "" when the input's size is unknown (standard input).
+func (p *progress) eta(read int64) string {
+	if p.total <= 0 || read <= 0 || read >= p.total {
+		return ""
+	}
+	left := time.Duration(float64(time.Since(p.start)) * float64(p.total-read) / float64(read))
+	return ", ETA " + left.Round(time.Second).String()
 }
 
 func (p *progress) drawBar(read int64) {
@@ -81,7 +91,7 @@ func (p *progress) drawBar(read int64) {
 		bar = strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
 		pct = fmt.Sprintf(" %3d%%", min(100, int(100*float64(read)/float64(p.total))))
 	}
-	fmt.Fprintf(p.w, "\r\033[K[%s]%s %s (%.0f/s)", bar, pct, p.counts, p.rate())
+	fmt.Fprintf(p.w, "\r\033[K[%s]%s %s (%.0f/s%s)", bar, pct, p.counts, p.rate(), p.eta(read))
 	p.drawn = true
 }
 

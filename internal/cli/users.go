@@ -157,59 +157,11 @@ func userImport(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	bar := newProgress(stderr, size, *quiet, &counts)
 	rej := &rejectFile{path: rejPath}
 	defer rej.close()
-	line := 0
-	for {
-		row, err := reader.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			bar.done()
-			return fmt.Errorf("import stopped after line %d (%s): %w", line, counts.String(), err)
-		}
-		line = row.line
-		err = row.err
-		var outcome directory.ImportOutcome
-		if err == nil {
-			var u *directory.User
-			if u, err = row.rec.toUser(); err == nil {
-				_, outcome, err = o.svc.ImportUser(ctx, p, u, rules, mode)
-			}
-		}
-		var ve *directory.ValidationError
-		switch {
-		case err == nil:
-			switch outcome {
-			case directory.Imported:
-				counts.imported++
-			case directory.Updated:
-				counts.updated++
-			case directory.Unchanged:
-				counts.unchanged++
-			case directory.Skipped:
-				counts.skipped++
-			}
-		case row.err != nil || errors.As(err, &ve):
-			counts.invalid++
-		case errors.Is(err, directory.ErrConflict):
-			counts.conflict++
-		default:
-			// Not the row's fault (the database went away, the
-			// context ended): stop rather than fail every row.
-			bar.done()
-			return fmt.Errorf("import stopped at line %d (%s): %w", row.line, counts.String(), err)
-		}
-		if err != nil {
-			reason := rowReason(err)
-			if werr := rej.write(row, reason); werr != nil {
-				bar.done()
-				return werr
-			}
-			if counts.failed() <= shownFailures {
-				bar.note(fmt.Sprintf("line %d: %s", row.line, reason))
-			}
-		}
-		bar.update(counting.n, row.line)
+	defer limitMemory()()
+	im := &importer{svc: o.svc, p: p, rules: rules, mode: mode, counts: &counts, bar: bar, rej: rej, workers: importWorkers()}
+	if err := im.run(ctx, reader, counting); err != nil {
+		bar.done()
+		return err
 	}
 	bar.done()
 	if err := rej.close(); err != nil {
@@ -218,7 +170,7 @@ func userImport(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if n := counts.failed() - shownFailures; n > 0 {
 		fmt.Fprintf(stderr, "(%d more rejected rows are in %s)\n", n, rej.path)
 	}
-	fmt.Fprintf(stdout, "%s: %s, %d rows in %v\n", reader.format(), counts.String(), counts.rows(), bar.elapsed())
+	fmt.Fprintf(stdout, "%s: %s, %d rows in %v (%.0f rows/s)\n", reader.format(), counts.String(), counts.rows(), bar.elapsed(), bar.rate())
 	if counts.failed() > 0 {
 		return fmt.Errorf("%d of %d rows failed; every rejected row, with its line number and reason, is in %s",
 			counts.failed(), counts.rows(), rej.path)
@@ -274,7 +226,7 @@ func (r *rejectFile) write(row *inputRow, reason string) error {
 		}
 		r.f, r.w = f, bufio.NewWriter(f)
 	}
-	b, err := json.Marshal(rejectEntry{Line: row.line, Error: reason, Input: row.text, Fields: row.fields})
+	b, err := json.Marshal(rejectEntry{Line: row.line, Error: reason, Input: row.input(), Fields: row.fields})
 	if err != nil {
 		return fmt.Errorf("reject file: %w", err)
 	}
