@@ -124,6 +124,9 @@ func (s *Service) PrepareImport(ctx context.Context, p Principal, in *User, r Ru
 	row.bulk.User = u
 	row.bulk.Claims = claims(u, p.Unique)
 	row.bulk.Change = s.change(ctx, &p, p.TenantID, ActionUserCreate, TargetUser, u.ID, userFields(nil, u), u.UpdatedAt)
+	if row.bulk.Change != nil {
+		row.bulk.Change.User = u // the webhook payload's user, as in CreateUser
+	}
 	if bs, ok := s.store.(BulkStore); ok {
 		if err := bs.EncodeBulk(&row.bulk); err != nil {
 			return nil, fmt.Errorf("import user: %w", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -86,12 +87,25 @@ func (s *Store) createUserPipelined(ctx context.Context, u *directory.User, user
 		return fmt.Errorf("insert user: %w", s.d.classify(err))
 	}
 	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
+	err = conn.Raw(func(dc any) (err error) {
+		var sc *stdlib.Conn
+		switch c := dc.(type) {
+		case *pgConn: // the store's own connector (unavailable.go)
+			sc = c.conn
+		case *stdlib.Conn:
+			sc = c
+		default:
 			return errPipelineFallback
 		}
+		start := time.Now()
 		br := sc.Conn().SendBatch(ctx, b)
+		defer func() {
+			// The batch's commit is not separable from its statements:
+			// the observer is told the whole round trip.
+			if s.observe != nil && err == nil {
+				s.observe(1, time.Since(start))
+			}
+		}()
 		var first error
 		for range b.Len() {
 			if _, err := br.Exec(); err != nil && first == nil {
@@ -109,7 +123,9 @@ func (s *Store) createUserPipelined(ctx context.Context, u *directory.User, user
 		// rolled back, nothing is written.
 		return errPipelineFallback
 	}
-	return fmt.Errorf("insert user: %w", s.d.classify(err))
+	// A broken connection: the batch's outcome is unknown, which is
+	// ErrUnavailable (503), never a 2xx.
+	return fmt.Errorf("insert user: %w", s.d.classify(markUnavailable(err)))
 }
 
 const insertAliasesSQL = `INSERT INTO user_aliases (tenant_id, user_id, seq, id, type, value, value_norm)`

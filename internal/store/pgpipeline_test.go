@@ -38,7 +38,7 @@ func TestPostgresPipelinedCreate(t *testing.T) {
 			ann.Values = map[directory.ValueKind][]directory.Value{
 				directory.KindEmail: {{Value: ann.Email, Type: "work", Primary: true}, {Value: "ann@home.example"}},
 			}
-			ch := &directory.Change{Audit: directory.AuditEntry{ID: directory.NewID(), TenantID: tn.ID,
+			ch := &directory.Change{User: ann, Audit: directory.AuditEntry{ID: directory.NewID(), TenantID: tn.ID,
 				At: time.Now().UTC().Truncate(time.Microsecond), Actor: "test", Action: directory.ActionUserCreate,
 				TargetType: directory.TargetUser, TargetID: ann.ID, Fields: []string{"email", "username"}}}
 			if err := store.CreateUserPipelinedForTest(ctx, s, ann, annClaims, ch); err != nil {
