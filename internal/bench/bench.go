@@ -117,6 +117,15 @@ type Report struct {
 	Ratio        float64 `json:"ratio"` // Roster's requests/s over the floor's
 	GOMAXPROCS   int     `json:"gomaxprocs"`
 	Started      string  `json:"started"`
+	// After the run, in-process only: the users stored (every tenant),
+	// the SQLite files' size (database and WAL) and per user, and this
+	// process's resident memory, now and at its peak (server, floor and
+	// load generator together; /proc/self/status, Linux).
+	StoredUsers  int64   `json:"stored_users,omitempty"`
+	DBBytes      int64   `json:"db_bytes,omitempty"`
+	BytesPerUser float64 `json:"db_bytes_per_user,omitempty"`
+	RSSMiB       float64 `json:"rss_mib,omitempty"`
+	PeakRSSMiB   float64 `json:"peak_rss_mib,omitempty"`
 }
 
 func (o *Options) defaults() error {
@@ -209,8 +218,10 @@ type target struct {
 	serverLog       *slog.Logger
 	maxBody         int64
 	usersVia        string
-	truvIDs         []string // pre-populated users, Truv's id form
-	usernames       []string // their usernames
+	truvIDs         []string     // pre-populated users, Truv's id form
+	usernames       []string     // their usernames
+	sqlitePath      string       // the in-process SQLite database file; "" otherwise
+	st              *store.Store // the in-process server's store; nil with --url
 }
 
 // Run runs one benchmark and returns its report. ctx cancels it.
@@ -307,7 +318,54 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if rep.Floor.PerSecond > 0 {
 		rep.Ratio = rep.Roster.PerSecond / rep.Floor.PerSecond
 	}
+	if t.st != nil {
+		measureStorage(ctx, t, rep)
+	}
 	return rep, nil
+}
+
+// measureStorage fills the report's after-run figures: users stored, the
+// SQLite files' size, the process's resident memory. A figure that cannot
+// be read stays zero (omitted).
+func measureStorage(ctx context.Context, t *target, rep *Report) {
+	if counts, err := t.st.CountUsersByTenant(ctx); err == nil {
+		for _, n := range counts {
+			rep.StoredUsers += n
+		}
+	}
+	if t.sqlitePath != "" {
+		for _, p := range []string{t.sqlitePath, t.sqlitePath + "-wal"} {
+			if fi, err := os.Stat(p); err == nil {
+				rep.DBBytes += fi.Size()
+			}
+		}
+		if rep.StoredUsers > 0 {
+			rep.BytesPerUser = float64(rep.DBBytes) / float64(rep.StoredUsers)
+		}
+	}
+	rep.RSSMiB, rep.PeakRSSMiB = residentMiB()
+}
+
+// residentMiB reads VmRSS and VmHWM (peak) from /proc/self/status; zeros
+// where there is no such file.
+func residentMiB() (now, peak float64) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb float64
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err == nil {
+				now = kb / 1024
+			}
+		} else if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err == nil {
+				peak = kb / 1024
+			}
+		}
+	}
+	return now, peak
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
@@ -346,6 +404,7 @@ func startInProcess(ctx context.Context, o Options) (*target, error) {
 		}
 	}
 	label := "in-process sqlite"
+	var sqlitePath string
 	switch {
 	case o.DB == "" || config.IsSQLite(o.DB) && o.DB == "sqlite:":
 		dir, err := os.MkdirTemp("", "roster-bench-")
@@ -377,6 +436,9 @@ func startInProcess(ctx context.Context, o Options) (*target, error) {
 		label = "in-process postgres"
 	default:
 		return nil, fmt.Errorf("--db %q: want sqlite:PATH or a postgres:// URL", o.DB)
+	}
+	if config.IsSQLite(cfg.DB) {
+		sqlitePath = config.SQLitePath(cfg.DB)
 	}
 	kr, _, _, err := cfg.Keyring()
 	if err != nil {
@@ -422,7 +484,8 @@ func startInProcess(ctx context.Context, o Options) (*target, error) {
 	cleanup = append(cleanup, stop)
 	return &target{base: base, tenant: name, id: cred.ClientID, sec: sec, svc: svc,
 		principal: directory.Principal{TenantID: tn.ID, TenantName: tn.Name, Unique: tn.Unique, ClientID: directory.ActorAdmin},
-		close:     closeAll, label: label, serverOpts: so, serverLog: logger, maxBody: cfg.MaxBody}, nil
+		close:     closeAll, label: label, serverOpts: so, serverLog: logger, maxBody: cfg.MaxBody,
+		sqlitePath: sqlitePath, st: st}, nil
 }
 
 // listen serves h through httpapi.NewServer on a loopback port.
@@ -948,6 +1011,13 @@ func WriteText(w io.Writer, r *Report) {
 			row.s.PerSecond, row.s.P50ms, row.s.P90ms, row.s.P99ms, row.s.MaxMs, cpu)
 	}
 	fmt.Fprintf(w, "\nratio roster/floor (req/s): %.3f\n", r.Ratio)
+	if r.StoredUsers > 0 || r.PeakRSSMiB > 0 {
+		fmt.Fprintf(w, "after the run: %d users stored", r.StoredUsers)
+		if r.DBBytes > 0 {
+			fmt.Fprintf(w, ", database %.1f MiB = %.0f bytes/user", float64(r.DBBytes)/(1<<20), r.BytesPerUser)
+		}
+		fmt.Fprintf(w, "; process RSS %.0f MiB, peak %.0f MiB (server, floor and load generator)\n", r.RSSMiB, r.PeakRSSMiB)
+	}
 	fmt.Fprintln(w, "cpu-ms/req: this process's CPU per request (server and load generator share it; PostgreSQL's own CPU is not in it).")
 	for _, row := range []struct {
 		name string

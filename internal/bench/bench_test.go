@@ -170,6 +170,13 @@ func TestRunWorkloads(t *testing.T) {
 			if r.workload != "create" && (rep.Users != 20 || rep.UsersPerSec <= 0) {
 				t.Errorf("pre-populated %d users at %.0f/s, want 20", rep.Users, rep.UsersPerSec)
 			}
+			// The after-run figures: at least the pre-populated users (and
+			// every acknowledged create) are stored, in a file of some size.
+			if minUsers := int64(rep.Users) + rep.Roster.Requests*boolInt(r.workload == "create"); rep.StoredUsers < minUsers ||
+				rep.DBBytes <= 0 || rep.BytesPerUser <= 0 || rep.PeakRSSMiB < rep.RSSMiB || rep.RSSMiB <= 0 {
+				t.Errorf("after the run: %d users stored (want >= %d), %d bytes (%.0f/user), RSS %.1f peak %.1f MiB",
+					rep.StoredUsers, minUsers, rep.DBBytes, rep.BytesPerUser, rep.RSSMiB, rep.PeakRSSMiB)
+			}
 		})
 	}
 }
@@ -372,4 +379,11 @@ func TestProgressLine(t *testing.T) {
 			t.Errorf("progress off wrote %q", got)
 		}
 	}
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
