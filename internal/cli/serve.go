@@ -26,7 +26,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, check := loadConfig(fs, true)
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate chain `FILE`, PEM; with --tls-key, serve HTTPS only (env ROSTER_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key `FILE`, PEM (env ROSTER_TLS_KEY)")
-	allowPrivateWebhooks, webhookEnvCheck := allowPrivateFlag(fs)
+	allowPrivateFlag(fs, c)
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on its own listener at loopback `ADDR` (e.g. 127.0.0.1:6060; docs/OPERATIONS.md#profiling)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -36,9 +36,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := check(); err != nil {
-		return err
-	}
-	if err := webhookEnvCheck(); err != nil {
 		return err
 	}
 	if c.TLSCert != "" {
@@ -90,7 +87,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger.Info("roster started", "version", version(), "listen", ln.Addr().String(), "config", c.String())
 
 	go purgeTokens(ctx, o.svc, logger)
-	hooks, stopHooks := startWebhooks(ctx, o.store, logger, *allowPrivateWebhooks)
+	hooks, stopHooks := startWebhooks(ctx, o.store, logger, c.AllowPrivateWebhooks)
 	defer stopHooks() // before o.Close: deliveries in flight record their outcome
 	if err := ops.AddWebhookStats(hooks.Stats); err != nil {
 		return err

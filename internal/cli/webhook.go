@@ -12,30 +12,21 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/roster-dev/roster/internal/config"
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/webhook"
 )
 
 // envAllowPrivateWebhooks is the environment twin of
-// --allow-private-webhooks (add and serve).
+// --allow-private-webhooks (add and serve); config reads it.
 const envAllowPrivateWebhooks = "ROSTER_ALLOW_PRIVATE_WEBHOOKS"
 
-// allowPrivateFlag adds --allow-private-webhooks to fs, defaulting to
-// ROSTER_ALLOW_PRIVATE_WEBHOOKS. check reports a malformed variable.
-func allowPrivateFlag(fs *flag.FlagSet) (allow *bool, check func() error) {
-	var envErr error
-	def := false
-	if v := env(envAllowPrivateWebhooks); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			envErr = fmt.Errorf("%s=%q: want true or false", envAllowPrivateWebhooks, v)
-		}
-		def = b
-	}
-	allow = fs.Bool("allow-private-webhooks", def,
+// allowPrivateFlag adds --allow-private-webhooks to fs, bound to the
+// configuration's setting (flag > ROSTER_ALLOW_PRIVATE_WEBHOOKS > file).
+func allowPrivateFlag(fs *flag.FlagSet, c *config.Config) {
+	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", c.AllowPrivateWebhooks,
 		"let webhooks reach loopback, private, link-local and cloud metadata addresses (env "+envAllowPrivateWebhooks+"; docs/WEBHOOKS.md)")
-	return allow, func() error { return envErr }
 }
 
 type webhookJSON struct {
@@ -53,12 +44,14 @@ func webhookAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	s := newSetup("webhook add").withTenant()
 	rawURL := s.fs.String("url", "", "deliver to `URL`, http or https (required)")
 	events := s.fs.String("events", strings.Join(webhook.EventTypes, ","), "the event types to send, a comma-separated `LIST`")
-	allowPrivate, envCheck := allowPrivateFlag(s.fs)
+	allowPrivateFlag(s.fs, s.cfg)
 	asJSON := s.fs.Bool("json", false, "print JSON instead of text")
 	var evs []string
 	var target string
 	_, o, err := s.open(ctx, args, 0, "no arguments besides flags", func([]string) error {
-		if err := envCheck(); err != nil {
+		// The configuration's layers first: whether private addresses
+		// are allowed may come from the environment or the file.
+		if err := s.check(); err != nil {
 			return err
 		}
 		if *rawURL == "" {
@@ -70,7 +63,7 @@ func webhookAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		// Checked before the database is opened: a refused URL changes
 		// nothing.
-		target, err = webhook.CheckURL(ctx, *rawURL, *allowPrivate, nil)
+		target, err = webhook.CheckURL(ctx, *rawURL, s.cfg.AllowPrivateWebhooks, nil)
 		return err
 	}, stderr)
 	if err != nil {

@@ -90,6 +90,11 @@ type Config struct {
 	// revocation made on another instance (or by the CLI) takes effect
 	// within it (ROSTER_CREDENTIAL_CACHE_TTL; 0 turns the cache off).
 	CredentialCacheTTL time.Duration
+	// AllowPrivateWebhooks lets webhooks reach loopback, private,
+	// link-local and cloud metadata addresses
+	// (ROSTER_ALLOW_PRIVATE_WEBHOOKS, --allow-private-webhooks; default
+	// false: public addresses only, docs/WEBHOOKS.md).
+	AllowPrivateWebhooks bool
 }
 
 // Default returns the built-in defaults: embedded SQLite in the working
@@ -193,6 +198,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	dur("ROSTER_WRITE_TIMEOUT", &c.WriteTimeout)
 	dur("ROSTER_IDLE_TIMEOUT", &c.IdleTimeout)
 	dur("ROSTER_CREDENTIAL_CACHE_TTL", &c.CredentialCacheTTL)
+	if v := getenv("ROSTER_ALLOW_PRIVATE_WEBHOOKS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ROSTER_ALLOW_PRIVATE_WEBHOOKS=%q: want true or false", v))
+		}
+		c.AllowPrivateWebhooks = b
+	}
 	return c, errors.Join(errs...)
 }
 

@@ -38,6 +38,7 @@ const (
 	KindDuration             // a TOML string Go's time.ParseDuration reads: "15m", "1h30m"
 	KindList                 // a TOML array of strings (or one comma-separated string)
 	KindOnOff                // "on" or "off" (or true, false)
+	KindBool                 // true or false
 )
 
 // Key is one setting: its name in the configuration file, its
@@ -75,7 +76,9 @@ var Keys = []Key{
 		}
 		return out
 	}},
-	{Name: "auth_throttle", Env: "ROSTER_AUTH_THROTTLE", Kind: KindOnOff, value: func(c Config) any { return !c.AuthThrottleOff }},
+	{Name: "auth_throttle", Env: "ROSTER_AUTH_THROTTLE", Kind: KindOnOff, value: func(c Config) any { return onOff(!c.AuthThrottleOff) }},
+	{Name: "credential_cache_ttl", Env: "ROSTER_CREDENTIAL_CACHE_TTL", Kind: KindDuration, value: func(c Config) any { return c.CredentialCacheTTL }},
+	{Name: "allow_private_webhooks", Env: "ROSTER_ALLOW_PRIVATE_WEBHOOKS", Flag: "--allow-private-webhooks", Kind: KindBool, value: func(c Config) any { return c.AllowPrivateWebhooks }},
 	{Name: "cors_origins", Env: "ROSTER_CORS_ORIGINS", Kind: KindList, value: func(c Config) any { return c.CORSOrigins }},
 	{Name: "tls_cert", Env: "ROSTER_TLS_CERT", Flag: "--tls-cert", Kind: KindString, value: func(c Config) any { return c.TLSCert }},
 	{Name: "tls_key", Env: "ROSTER_TLS_KEY", Flag: "--tls-key", Kind: KindString, value: func(c Config) any { return c.TLSKey }},
@@ -195,6 +198,9 @@ func readFile(path string) (map[string]string, error) {
 	return out, nil
 }
 
+// onOff is a KindOnOff setting's value, printed "on" or "off".
+type onOff bool
+
 // fileValue turns a TOML value into the string the key's variable takes.
 func fileValue(k *Key, v any) (string, error) {
 	switch k.Kind {
@@ -231,6 +237,12 @@ func fileValue(k *Key, v any) (string, error) {
 			return v, nil
 		}
 		return "", fmt.Errorf(`want "on" or "off", got %s`, tomlType(v))
+	case KindBool:
+		b, ok := v.(bool)
+		if !ok {
+			return "", fmt.Errorf("want true or false, got %s", tomlType(v))
+		}
+		return strconv.FormatBool(b), nil
 	default: // KindString, KindDuration
 		s, ok := v.(string)
 		if !ok {
@@ -377,11 +389,13 @@ func tomlValue(v any) string {
 			d = strings.TrimSuffix(d, "0m")
 		}
 		return tomlString(d)
-	case bool: // KindOnOff
+	case onOff:
 		if v {
 			return `"on"`
 		}
 		return `"off"`
+	case bool:
+		return strconv.FormatBool(v)
 	case []string:
 		q := make([]string, len(v))
 		for i, s := range v {
