@@ -67,7 +67,7 @@ func (s *Store) EncodeBulk(r *directory.BulkRow) error {
 	if err != nil {
 		return fmt.Errorf("encode bulk row: %w", err)
 	}
-	values, err := bulkValueRows(u)
+	values, err := valueRows(u) // the phones' normalised forms reused (userValueNorm)
 	if err != nil {
 		return fmt.Errorf("encode bulk row: %w", err)
 	}
@@ -90,43 +90,6 @@ func (s *Store) EncodeBulk(r *directory.BulkRow) error {
 	b.idents = bulkIdents(r)
 	r.Encoded = b
 	return nil
-}
-
-// bulkValueRows is valueRows without parsing again the phones the Service
-// has just parsed (libphonenumber is most of a row's validation cost): the
-// value that is u.Phone or u.Mobile takes its normalised form from there,
-// which is valueNorm of the same text. The rows are valueRows' otherwise.
-func bulkValueRows(u *directory.User) ([][]any, error) {
-	n := 0
-	for k, vs := range u.Values {
-		if !slices.Contains(directory.ValueKinds, k) {
-			return nil, fmt.Errorf("unknown value kind %q", k)
-		}
-		n += len(vs)
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	rows := make([][]any, 0, n)
-	for _, k := range directory.ValueKinds {
-		for i, v := range u.Values[k] {
-			var norm string
-			switch {
-			case k == directory.KindPhone && v.Value == u.Phone && u.PhoneNorm != "":
-				norm = u.PhoneNorm
-			case k == directory.KindPhone && v.Value == u.Mobile && u.MobileNorm != "":
-				norm = u.MobileNorm
-			default:
-				norm = valueNorm(k, v.Value)
-			}
-			rows = append(rows, []any{
-				u.TenantID, u.ID, string(k), int64(i),
-				v.Value, norm, v.Display, v.Type, b2i(v.Primary),
-				v.Formatted, v.Street, v.Locality, v.Region, v.PostalCode, v.Country,
-			})
-		}
-	}
-	return rows, nil
 }
 
 // bulkIdents are the identifiers two rows of one batch may share: its id,

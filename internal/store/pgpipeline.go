@@ -55,7 +55,7 @@ func (s *Store) createUserPipelined(ctx context.Context, u *directory.User, user
 	}
 	b := &pgx.Batch{}
 	b.Queue(insertUserSQL, userArgs...)
-	if q, args := claimsInsert(u.TenantID, u.ID, claims, false); q != "" {
+	if q, args, _ := claimsInsert(u.TenantID, u.ID, claims, false); q != "" {
 		b.Queue(q, args...)
 	}
 	aliases := make([][]any, len(u.Aliases))
@@ -131,17 +131,19 @@ func (s *Store) createUserPipelined(ctx context.Context, u *directory.User, user
 const insertAliasesSQL = `INSERT INTO user_aliases (tenant_id, user_id, seq, id, type, value, value_norm)`
 
 // claimsInsert returns the multi-row INSERT of a user's claims, sorted
-// and without duplicates (see insertClaims), with ON CONFLICT DO NOTHING
+// (see insertClaims) and without duplicates (one user may claim a value
+// twice: username == alias), with ON CONFLICT DO NOTHING
 // RETURNING kind, value when onConflict, else failing on a taken claim.
-// The query is "" when there are no claims.
-func claimsInsert(tenantID, userID string, claims []directory.Claim, onConflict bool) (string, []any) {
+// It returns the claims too, in that order. The query is "" when there are
+// no claims.
+func claimsInsert(tenantID, userID string, claims []directory.Claim, onConflict bool) (string, []any, []directory.Claim) {
 	cs := slices.Clone(claims)
 	slices.SortFunc(cs, func(a, b directory.Claim) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Value, b.Value))
 	})
 	cs = slices.Compact(cs)
 	if len(cs) == 0 {
-		return "", nil
+		return "", nil, nil
 	}
 	var q strings.Builder
 	q.WriteString(`INSERT INTO user_claims (tenant_id, kind, value, user_id) VALUES `)
@@ -156,7 +158,7 @@ func claimsInsert(tenantID, userID string, claims []directory.Claim, onConflict 
 	if onConflict {
 		q.WriteString(` ON CONFLICT DO NOTHING RETURNING kind, value`)
 	}
-	return q.String(), args
+	return q.String(), args, cs
 }
 
 type query struct {
@@ -164,7 +166,10 @@ type query struct {
 	args []any
 }
 
-// multiRowInserts is insertRows' statements without running them.
+// multiRowInserts returns the statements that insert rows (each of the
+// same width) with multi-row VALUES, in batches small enough for either
+// backend's parameter limit; insertRows runs them, the pipeline queues
+// them.
 func multiRowInserts(prefix string, rows [][]any) []query {
 	const maxParams = 900
 	if len(rows) == 0 {

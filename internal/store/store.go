@@ -355,28 +355,8 @@ func placeholders(from, n int) string {
 // insertRows inserts rows (each of the same width) with multi-row VALUES,
 // in batches small enough for either backend's parameter limit.
 func insertRows(ctx context.Context, q querier, prefix string, rows [][]any) error {
-	const maxParams = 900
-	if len(rows) == 0 {
-		return nil
-	}
-	width := len(rows[0])
-	per := max(1, maxParams/width)
-	for start := 0; start < len(rows); start += per {
-		batch := rows[start:min(start+per, len(rows))]
-		var b strings.Builder
-		b.WriteString(prefix)
-		b.WriteString(" VALUES ")
-		args := make([]any, 0, len(batch)*width)
-		for i, row := range batch {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(")
-			b.WriteString(placeholders(len(args)+1, width))
-			b.WriteString(")")
-			args = append(args, row...)
-		}
-		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+	for _, st := range multiRowInserts(prefix, rows) {
+		if _, err := q.ExecContext(ctx, st.sql, st.args...); err != nil {
 			return err
 		}
 	}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -365,26 +364,11 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User, claims []dire
 // are sorted so two transactions claiming the same pair take them in the
 // same order and cannot deadlock.
 func (s *Store) insertClaims(ctx context.Context, tx *sql.Tx, tenantID, userID string, claims []directory.Claim) error {
-	cs := slices.Clone(claims)
-	slices.SortFunc(cs, func(a, b directory.Claim) int {
-		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Value, b.Value))
-	})
-	cs = slices.Compact(cs) // one user may claim a value twice (username == alias)
-	if len(cs) == 0 {
+	q, args, cs := claimsInsert(tenantID, userID, claims, true)
+	if q == "" {
 		return nil
 	}
-	var q strings.Builder
-	q.WriteString(`INSERT INTO user_claims (tenant_id, kind, value, user_id) VALUES `)
-	args := []any{tenantID, userID}
-	for i, c := range cs {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		fmt.Fprintf(&q, "($1, $%d, $%d, $2)", len(args)+1, len(args)+2)
-		args = append(args, string(c.Kind), c.Value)
-	}
-	q.WriteString(` ON CONFLICT DO NOTHING RETURNING kind, value`)
-	rows, err := tx.QueryContext(ctx, q.String(), args...)
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("insert claims: %w", s.d.classify(err))
 	}
