@@ -47,6 +47,7 @@ var commands = []command{
 	{"key rotate", "[--reencrypt] [--batch N]", "add a new SSN encryption key and re-encrypt under it, online", keyRotate},
 	{"key status", "[--json]", "count the SSNs sealed under each encryption key", keyStatus},
 	{"bench", "[--workload create|get|list|search|mixed] [--dialect D] [--conns N] [--duration D] [--users N] [--db URL | --url URL] [--json]", "load-test Roster beside its floor (same HTTP stack, no store), interleaved", benchCmd},
+	{"operator create", "EMAIL --role admin|viewer [--password-stdin]", "add an admin console operator (prompts for the password)", operatorCreate},
 	{"version", "", "print the version, commit and Go version", versionCmd},
 }
 
@@ -56,6 +57,7 @@ var groups = map[string]string{
 	"credential": "manage API credentials",
 	"user":       "import and export users",
 	"key":        "rotate the SSN encryption key",
+	"operator":   "manage admin console operators",
 }
 
 const globalNote = `Every command that opens the database takes --db (env ROSTER_DB): sqlite:PATH

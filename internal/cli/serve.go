@@ -67,9 +67,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger.Info("roster started", "version", version(), "listen", ln.Addr().String(), "config", c.String())
 
 	go purgeTokens(ctx, o.svc, logger)
+	con := newConsole(o, c, logger)
+	go purgeConsoleSessions(ctx, con, logger)
 	h := server.New(o.svc, server.Options{
 		Logger: logger, MaxBody: c.MaxBody, EntrustTokenTTL: c.EntrustTokenTTL, Ready: o.store.Ping,
-		PublicURL: c.PublicURL, CORSOrigins: c.CORSOrigins,
+		PublicURL: c.PublicURL, CORSOrigins: c.CORSOrigins, Console: con,
 	})
 	if err := httpapi.ServeWith(ctx, ln, h, logger, httpapi.ServerOptions{
 		ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,
