@@ -33,7 +33,7 @@ var (
 		"Jones", "Brown", "Silva", "Kim", "Nguyen", "Lopez", "Haddad", "Costa", "Sato", "Ali"}
 )
 
-// loadUsers inserts n users into tenantID with multi-row INSERTs (500
+// loadUsers inserts n users into tenantID with multi-row INSERTs (100
 // rows a statement, one transaction), straight into the users table: the
 // search reads only that table, and 100,000 API calls would measure the
 // API, not the search. Every identifier is distinct; names repeat (20 x
@@ -48,7 +48,7 @@ func loadUsers(tb testing.TB, db *sql.DB, tenantID string, n int) {
 	defer tx.Rollback() //nolint:errcheck // committed below
 	cols := []string{"tenant_id", "id", "username", "username_norm", "external_id", "first_name", "last_name",
 		"email", "email_norm", "phone", "phone_norm", "state", "version", "created_at", "updated_at"}
-	const batch = 500
+	const batch = 100
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 	for start := 0; start < n; start += batch {
 		var rows []string
