@@ -207,6 +207,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) error {
 	}
 	email, password := r.PostFormValue("email"), r.PostFormValue("password")
 	if len(email) > 254 || len(password) > MaxPasswordLen {
+		_, _ = VerifyPassword(dummyHash(), "")
 		return c.renderSignIn(w, r, http.StatusUnauthorized, "", signInFailed)
 	}
 	now := c.o.Now()
