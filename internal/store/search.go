@@ -16,13 +16,18 @@ const MaxSearchQuery = 256
 
 // SearchUsers returns one page of the tenant's users whose username,
 // e-mail, external id, phone, mobile, first name or last name starts with
-// q (a first and last name when q is two words), ordered by id, and
-// whether more match. It is the admin console's instant search (issue 13).
+// q (a first and last name when q is two words), and whether more match.
+// It is the admin console's instant search (issue 13).
 //
-// Every branch is a range over an index (tenant_id, column), and the
-// branches are joined with UNION, so the database never reads users that
-// do not match: prefix rather than substring matching is what keeps the
-// answer fast at 100,000 users (docs/BENCHMARKS.md). Usernames and
+// Results are ordered by the value that matched (the smallest, when a
+// user matches several ways), then id: a total order, so offset pages
+// neither skip nor repeat. That order is what keeps the search fast
+// however many users match: each branch is a range over an index
+// (tenant_id, column, id) read in that index's order and cut at
+// offset+limit+1 rows, so a page reads at most that many entries per
+// branch, never every match. (The global top N of the merged order is
+// always within the branches' top N: whatever precedes a row overall
+// precedes it in the branch where its key is smallest.) Usernames and
 // e-mails compare in their normalised (lower-cased) form, names with
 // LOWER() (ASCII folding on both backends), external ids as stored,
 // phones in their normalised form (E.164 where the text parses, else its
@@ -34,36 +39,42 @@ func (s *Store) SearchUsers(ctx context.Context, tenantID, q string, offset, lim
 	}
 	limit = pageLimit(limit)
 	offset = max(offset, 0)
+	cut := offset + limit + 1
 	args := []any{tenantID}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	var branches []string
-	prefix := func(col, p string) {
+	// branch adds the users whose col starts with p, first cut of them in
+	// (col, id) order; extra is a further condition.
+	branch := func(col, p, extra string) {
 		if p == "" {
 			return
 		}
-		branches = append(branches, fmt.Sprintf("SELECT id FROM users WHERE tenant_id = $1 AND %s >= %s AND %s < %s",
-			col, arg(p), col, arg(p+prefixEnd)))
+		branches = append(branches, fmt.Sprintf(
+			"SELECT * FROM (SELECT id, %s AS k FROM users WHERE tenant_id = $1 AND %s >= %s AND %s < %s%s ORDER BY %s, id LIMIT %d) b%d",
+			col, col, arg(p), col, arg(p+prefixEnd), extra, col, cut, len(branches)))
 	}
 	lower := strings.ToLower(q)
-	prefix("username_norm", lower)
-	prefix("email_norm", lower)
-	prefix("external_id", q)
+	branch("username_norm", lower, "")
+	branch("email_norm", lower, "")
+	branch("external_id", q, "")
 	ascii := asciiLower(q)
 	if first, last, ok := strings.Cut(ascii, " "); ok && !strings.Contains(strings.TrimSpace(last), " ") {
+		// "Maria Gar": the last-name index in its order, filtered by
+		// the first name (far fewer rows share a last-name prefix and a
+		// first name than share the first name alone).
 		last = strings.TrimSpace(last)
-		branches = append(branches, fmt.Sprintf(
-			"SELECT id FROM users WHERE tenant_id = $1 AND lower(first_name) = %s AND lower(last_name) >= %s AND lower(last_name) < %s",
-			arg(first), arg(last), arg(last+prefixEnd)))
+		branch("lower(last_name)", last, " AND lower(first_name) = "+arg(first))
 	} else {
-		prefix("lower(first_name)", ascii)
-		prefix("lower(last_name)", ascii)
+		branch("lower(first_name)", ascii, "")
+		branch("lower(last_name)", ascii, "")
 	}
 	for _, p := range phonePrefixes(q) {
-		prefix("phone_norm", p)
-		prefix("mobile_norm", p)
+		branch("phone_norm", p, "")
+		branch("mobile_norm", p, "")
 	}
-	query := fmt.Sprintf(`WHERE u.tenant_id = $1 AND u.id IN (SELECT id FROM (%s) m ORDER BY id LIMIT %d OFFSET %d) ORDER BY u.id`,
-		strings.Join(branches, " UNION "), limit+1, offset)
+	query := fmt.Sprintf(`JOIN (SELECT id, MIN(k) AS k FROM (%s) m GROUP BY id ORDER BY MIN(k), id LIMIT %d OFFSET %d) hit
+		ON u.tenant_id = $1 AND u.id = hit.id ORDER BY hit.k, hit.id`,
+		strings.Join(branches, " UNION ALL "), limit+1, offset)
 	tx, err := s.readTx(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("search users: %w", err)
