@@ -206,7 +206,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) error {
 		return c.renderSignIn(w, r, http.StatusForbidden, "", errCSRF.msg)
 	}
 	email, password := r.PostFormValue("email"), r.PostFormValue("password")
-	if len(email) > 254 || len(password) > MaxPasswordLen {
+	if !plainText(email, 254) || len(password) > MaxPasswordLen {
 		_, _ = VerifyPassword(dummyHash(), "")
 		return c.renderSignIn(w, r, http.StatusUnauthorized, "", signInFailed)
 	}

@@ -227,6 +227,11 @@ func TestLockout(t *testing.T) {
 		e := newEnv(t, backend)
 		e.operator("ann@example.com", directory.RoleAdmin)
 		b := e.browser()
+		for _, email := range []string{"\xff@example.com", "a\x00@example.com", strings.Repeat("a", 300)} {
+			if a := b.signIn(email, testPassword); a.status != http.StatusUnauthorized {
+				t.Errorf("sign-in as %q: got %d, want 401", email, a.status)
+			}
+		}
 		unknown := b.signIn("nobody@example.com", testPassword)
 		if unknown.status != http.StatusUnauthorized {
 			t.Fatalf("unknown e-mail: got %d, want 401", unknown.status)
@@ -510,6 +515,10 @@ func TestSearch(t *testing.T) {
 			{"/console/tenants/acme/audit?before=x", http.StatusBadRequest},
 			{"/console/tenants/acme/audit?actor=%ff", http.StatusBadRequest},
 			{"/console/no-such-page", http.StatusNotFound},
+			{"/console/tenants/%ff/users", http.StatusNotFound},
+			{"/console/tenants/a%00b/audit", http.StatusNotFound},
+			{"/console/tenants/acme/users/%ff%00", http.StatusNotFound},
+			{"/console/tenants/acme/audit?target=%ff", http.StatusBadRequest},
 		} {
 			if a := b.get(c.path); a.status != c.status {
 				t.Errorf("GET %.80s: got %d, want %d", c.path, a.status, c.status)

@@ -25,11 +25,23 @@ const maxPage = 400
 
 // tenantOf returns the tenant named in the path, or a 404.
 func (c *Console) tenantOf(r *http.Request) (*directory.Tenant, error) {
-	t, err := c.svc.TenantByName(r.Context(), r.PathValue("tenant"))
+	name := r.PathValue("tenant")
+	if !plainText(name, 64) {
+		// No tenant has such a name, and PostgreSQL would refuse to
+		// compare invalid UTF-8 or a NUL at all.
+		return nil, &pageError{status: http.StatusNotFound, msg: "There is no such tenant."}
+	}
+	t, err := c.svc.TenantByName(r.Context(), name)
 	if errors.Is(err, directory.ErrNotFound) {
 		return nil, &pageError{status: http.StatusNotFound, msg: "There is no such tenant."}
 	}
 	return t, err
+}
+
+// plainText reports whether s is valid UTF-8 of at most max bytes
+// without NUL: text the database can compare.
+func plainText(s string, max int) bool {
+	return len(s) <= max && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 func principal(t *directory.Tenant) directory.Principal {
