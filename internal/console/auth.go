@@ -75,6 +75,8 @@ func validCSRF(r *http.Request, want string) bool {
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
+var errForbidden = &pageError{status: http.StatusForbidden, msg: "Viewers cannot change anything or reveal SSNs; ask an admin."}
+
 var errCSRF = &pageError{status: http.StatusForbidden,
 	msg: "This form has expired or did not come from this console. Reload the page and try again."}
 
@@ -121,13 +123,16 @@ func (c *Console) authed(h func(http.ResponseWriter, *http.Request) error, admin
 				return errCSRF
 			}
 		}
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
-		if adminOnly && s.op.Role != directory.RoleAdmin {
-			return &pageError{status: http.StatusForbidden, msg: "Viewers cannot change anything or reveal SSNs; ask an admin."}
-		}
 		// Changes made through the console are audited as the operator.
-		r = r.WithContext(directory.WithActor(r.Context(), actor(s.op)))
-		return h(w, r)
+		r = r.WithContext(directory.WithActor(context.WithValue(r.Context(), ctxKey{}, s), actor(s.op)))
+		err = errForbidden
+		if !adminOnly || s.op.Role == directory.RoleAdmin {
+			err = h(w, r)
+		}
+		if err != nil {
+			c.fail(w, r, err) // with the session: the error page keeps the navigation
+		}
+		return nil
 	})
 }
 

@@ -299,8 +299,11 @@ func TestViewerAndAdmin(t *testing.T) {
 		if _, err := e.svc.CreateTenant(t.Context(), "acme", directory.UniquePolicy{}); err != nil {
 			t.Fatal(err)
 		}
-		cr, _, err := e.svc.CreateCredential(t.Context(), "acme")
+		cr, sec, err := e.svc.CreateCredential(t.Context(), "acme")
 		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Authenticate(t.Context(), cr.ClientID, sec); err != nil {
 			t.Fatal(err)
 		}
 		u := e.seedUser("acme", &directory.User{FirstName: "Maria", LastName: "Garcia", Email: "maria@example.com", SSN: secret.Value("222336789")})
@@ -320,6 +323,9 @@ func TestViewerAndAdmin(t *testing.T) {
 					t.Errorf("viewer GET %s offers the admin form %s", p, form)
 				}
 			}
+		}
+		if a := viewer.get("/console/tenants/acme/credentials"); !regexpMust(`<td><code>` + cr.ClientID + `</code></td><td>2026-[^<]+</td><td>2026-[^<]+ UTC</td>`).MatchString(a.body) {
+			t.Errorf("credentials page: no last-used time for the credential just used")
 		}
 		if a := viewer.get(userPage); !strings.Contains(a.body, "***-**-6789") {
 			t.Errorf("viewer's user page: no masked SSN ***-**-6789")
