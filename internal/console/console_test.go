@@ -306,7 +306,12 @@ func TestViewerAndAdmin(t *testing.T) {
 		if _, err := e.svc.Authenticate(t.Context(), cr.ClientID, sec); err != nil {
 			t.Fatal(err)
 		}
-		u := e.seedUser("acme", &directory.User{FirstName: "Maria", LastName: "Garcia", Email: "maria@example.com", SSN: secret.Value("222336789")})
+		u := e.seedUser("acme", &directory.User{FirstName: "Maria", LastName: "Garcia", Email: "maria@example.com", SSN: secret.Value("222336789"),
+			Aliases: []directory.Alias{{Type: "CUSTOM", Value: "maria-alias"}}, Extras: map[string]string{"tosAnswer": "yes"}})
+		p := directory.Principal{TenantID: u.TenantID, TenantName: "acme"}
+		if _, err := e.svc.CreateGroup(t.Context(), p, &directory.Group{DisplayName: "Payroll", Members: []directory.Member{{UserID: u.ID}}}); err != nil {
+			t.Fatal(err)
+		}
 		userPage := "/console/tenants/acme/users/" + u.ID
 		viewer := e.browser()
 		viewer.mustSignIn("viv@example.com")
@@ -327,8 +332,14 @@ func TestViewerAndAdmin(t *testing.T) {
 		if a := viewer.get("/console/tenants/acme/credentials"); !regexpMust(`<td><code>` + cr.ClientID + `</code></td><td>2026-[^<]+</td><td>2026-[^<]+ UTC</td>`).MatchString(a.body) {
 			t.Errorf("credentials page: no last-used time for the credential just used")
 		}
-		if a := viewer.get(userPage); !strings.Contains(a.body, "***-**-6789") {
+		page := viewer.get(userPage)
+		if !strings.Contains(page.body, "***-**-6789") {
 			t.Errorf("viewer's user page: no masked SSN ***-**-6789")
+		}
+		for _, want := range []string{"maria@example.com", "maria-alias", "Payroll", "tosAnswer", directory.ActionUserCreate} {
+			if !strings.Contains(page.body, want) {
+				t.Errorf("user page lacks %q (fields, aliases, groups, extras, audit history)", want)
+			}
 		}
 		for _, c := range []struct{ path string }{
 			{"/console/tenants"},
