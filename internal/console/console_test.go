@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -605,4 +606,30 @@ func regexpFind(t *testing.T, re, s string) string {
 		t.Fatalf("no match of %s", re)
 	}
 	return m[1]
+}
+
+// TestSecureCookieOverTLS: over TLS both cookies are Secure, and the
+// session works.
+func TestSecureCookieOverTLS(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite")
+	tlsSrv := httptest.NewTLSServer(e.srv.Config.Handler)
+	t.Cleanup(tlsSrv.Close)
+	e.srv = tlsSrv
+	e.operator("ann@example.com", directory.RoleAdmin)
+	b := e.browser()
+	b.c.Transport = tlsSrv.Client().Transport
+	pre := b.get("/console/sign-in")
+	a := b.signIn("ann@example.com", testPassword)
+	if a.status != http.StatusSeeOther {
+		t.Fatalf("sign in over TLS: got %d, want 303", a.status)
+	}
+	for _, sc := range append(pre.header.Values("Set-Cookie"), a.header.Values("Set-Cookie")...) {
+		if !strings.Contains(sc, "; Secure") {
+			t.Errorf("cookie over TLS without Secure: %q", sc)
+		}
+	}
+	if a := b.get("/console/tenants"); a.status != http.StatusOK {
+		t.Errorf("signed in over TLS: got %d, want 200", a.status)
+	}
 }
