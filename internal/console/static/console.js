@@ -22,7 +22,12 @@
         history.replaceState(null, "", q ? "?q=" + encodeURIComponent(q) : location.pathname);
       })
       .catch(function (status) {
-        if (status === 401) location.href = "/console/sign-in";
+        if (mine !== seq) return;
+        if (status === 401) { location.href = "/console/sign-in"; return; }
+        var box = document.getElementById("results");
+        box.textContent = status === 400
+          ? "That search cannot be run: use up to 256 characters of text."
+          : "The search failed; press Search to try again.";
       });
   }
   input.addEventListener("input", function () {
