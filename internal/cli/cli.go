@@ -51,6 +51,7 @@ var commands = []command{
 	{"key rotate", "[--reencrypt] [--batch N]", "add a new SSN encryption key and re-encrypt under it, online", keyRotate},
 	{"key status", "[--json]", "count the SSNs sealed under each encryption key", keyStatus},
 	{"bench", "[--workload create|get|list|search|mixed] [--dialect D] [--conns N] [--duration D] [--users N] [--db URL | --url URL] [--json]", "load-test Roster beside its floor (same HTTP stack, no store), interleaved", benchCmd},
+	{"operator create", "EMAIL --role admin|viewer [--password-stdin]", "add an admin console operator (prompts for the password)", operatorCreate},
 	{"version", "", "print the version, commit and Go version", versionCmd},
 	{"config print", "[--config FILE] [--db URL] [--listen ADDR] [--tls-cert FILE --tls-key FILE]", "print the effective configuration as TOML, secrets redacted", configPrint},
 }
@@ -63,6 +64,7 @@ var groups = map[string]string{
 	"key":        "rotate the SSN encryption key",
 	"config":     "show the configuration",
 	"webhook":    "manage webhooks and see their deliveries",
+	"operator":   "manage admin console operators",
 }
 
 const globalNote = `Every command that opens the database takes --db (env ROSTER_DB): sqlite:PATH

@@ -97,9 +97,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	con := newConsole(o, c, logger)
+	go purgeConsoleSessions(ctx, con, logger)
 	h := server.New(o.svc, server.Options{
 		Logger: logger, MaxBody: c.MaxBody, EntrustTokenTTL: c.EntrustTokenTTL, Ready: o.store.Ping,
-		PublicURL: c.PublicURL, CORSOrigins: c.CORSOrigins, Metrics: m,
+		PublicURL: c.PublicURL, CORSOrigins: c.CORSOrigins, Metrics: m, Console: con,
 	})
 	if err := httpapi.ServeWith(ctx, ln, h, logger, httpapi.ServerOptions{
 		ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,

@@ -28,6 +28,7 @@ type Options struct {
 	Metrics         *httpapi.Metrics                // nil: a fresh registry
 	PublicURL       string                          // origin for absolute links; "": from each request
 	CORSOrigins     []string                        // browser origins allowed to call; nil: none (see httpapi.CORS)
+	Console         http.Handler                    // the admin console at /console/ (internal/console); nil: none
 }
 
 // Mount registers every dialect on mux. Tests that want all dialects on
@@ -68,6 +69,9 @@ func New(svc *directory.Service, o Options) http.Handler {
 		_ = httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", o.Metrics)
+	if o.Console != nil {
+		mux.Handle("/console/", o.Console)
+	}
 	// Anything no dialect claims: a JSON 404 rather than the mux's text.
 	// (Every dialect claims its own prefix, Truv's /v1/ among them, and
 	// answers unknown paths there in its own format.)
