@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/roster-dev/roster/internal/proctest"
 	"github.com/roster-dev/roster/internal/secret"
 	"github.com/roster-dev/roster/internal/testdb"
 )
@@ -214,22 +214,7 @@ func TestUserImportExport(t *testing.T) {
 }
 
 // syncBuffer is written by the server goroutine and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = proctest.Buffer
 
 // served is a `roster serve` a test runs in-process on a free loopback
 // port.
@@ -265,7 +250,7 @@ func startServe(t *testing.T, addr *regexp.Regexp) *served {
 }
 
 var (
-	listenRE = regexp.MustCompile(`listening on (http://\S+)`)
+	listenRE = proctest.ListenRE
 	clientRE = regexp.MustCompile(`client_id: (\S+)`)
 	secretRE = regexp.MustCompile(`secret:\s+(\S+)`)
 )

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/directory/userrecord"
 	"github.com/roster-dev/roster/internal/secret"
 )
 
@@ -20,67 +20,35 @@ import (
 // user. CSV uses the same names as columns, with the address spread over
 // address_* columns and aliases, attributes, extras and values as JSON
 // cells; CSV is therefore as lossless as NDJSON. docs/OPERATIONS.md
-// documents both shapes; change them only compatibly.
+// documents both shapes; change them only compatibly. The webhook event's
+// user object (internal/webhook) has the same names but is its own type on
+// purpose: it never carries the SSN and always sends the booleans, version
+// and times. The structured parts are userrecord's, shared by both.
 type userRecord struct {
-	ID             string                   `json:"id,omitempty"`
-	Username       string                   `json:"username,omitempty"`
-	ExternalID     string                   `json:"external_id,omitempty"`
-	ExternalSource string                   `json:"external_source,omitempty"`
-	FirstName      string                   `json:"first_name,omitempty"`
-	LastName       string                   `json:"last_name,omitempty"`
-	Email          string                   `json:"email,omitempty"`
-	EmailVerified  bool                     `json:"email_verified,omitempty"`
-	Phone          string                   `json:"phone,omitempty"`
-	PhoneVerified  bool                     `json:"phone_verified,omitempty"`
-	Mobile         string                   `json:"mobile,omitempty"`
-	Locale         string                   `json:"locale,omitempty"`
-	State          string                   `json:"state,omitempty"`
-	Locked         bool                     `json:"locked,omitempty"`
-	SSN            string                   `json:"ssn,omitempty"`
-	Address        *addressRecord           `json:"address,omitempty"`
-	Values         map[string][]valueRecord `json:"values,omitempty"`
-	Aliases        []aliasRecord            `json:"aliases,omitempty"`
-	Attributes     []attrRecord             `json:"attributes,omitempty"`
-	Extras         map[string]string        `json:"extras,omitempty"`
-	PartnerCode    string                   `json:"partner_code,omitempty"`
-	Version        int64                    `json:"version,omitempty"`
-	CreatedAt      string                   `json:"created_at,omitempty"`
-	UpdatedAt      string                   `json:"updated_at,omitempty"`
-}
-
-type addressRecord struct {
-	Line1   string `json:"line1,omitempty"`
-	Line2   string `json:"line2,omitempty"`
-	City    string `json:"city,omitempty"`
-	State   string `json:"state,omitempty"`
-	Country string `json:"country,omitempty"`
-	Zip     string `json:"zip,omitempty"`
-}
-
-// valueRecord is one value of a multi-valued attribute (directory.Value).
-// Addresses leave value empty and use the parts.
-type valueRecord struct {
-	Value         string `json:"value,omitempty"`
-	Display       string `json:"display,omitempty"`
-	Type          string `json:"type,omitempty"`
-	Primary       bool   `json:"primary,omitempty"`
-	Formatted     string `json:"formatted,omitempty"`
-	StreetAddress string `json:"street_address,omitempty"`
-	Locality      string `json:"locality,omitempty"`
-	Region        string `json:"region,omitempty"`
-	PostalCode    string `json:"postal_code,omitempty"`
-	Country       string `json:"country,omitempty"`
-}
-
-type aliasRecord struct {
-	ID    string `json:"id,omitempty"`
-	Type  string `json:"type,omitempty"`
-	Value string `json:"value"`
-}
-
-type attrRecord struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	ID             string                        `json:"id,omitempty"`
+	Username       string                        `json:"username,omitempty"`
+	ExternalID     string                        `json:"external_id,omitempty"`
+	ExternalSource string                        `json:"external_source,omitempty"`
+	FirstName      string                        `json:"first_name,omitempty"`
+	LastName       string                        `json:"last_name,omitempty"`
+	Email          string                        `json:"email,omitempty"`
+	EmailVerified  bool                          `json:"email_verified,omitempty"`
+	Phone          string                        `json:"phone,omitempty"`
+	PhoneVerified  bool                          `json:"phone_verified,omitempty"`
+	Mobile         string                        `json:"mobile,omitempty"`
+	Locale         string                        `json:"locale,omitempty"`
+	State          string                        `json:"state,omitempty"`
+	Locked         bool                          `json:"locked,omitempty"`
+	SSN            string                        `json:"ssn,omitempty"`
+	Address        *userrecord.Address           `json:"address,omitempty"`
+	Values         map[string][]userrecord.Value `json:"values,omitempty"`
+	Aliases        []userrecord.Alias            `json:"aliases,omitempty"`
+	Attributes     []userrecord.Attribute        `json:"attributes,omitempty"`
+	Extras         map[string]string             `json:"extras,omitempty"`
+	PartnerCode    string                        `json:"partner_code,omitempty"`
+	Version        int64                         `json:"version,omitempty"`
+	CreatedAt      string                        `json:"created_at,omitempty"`
+	UpdatedAt      string                        `json:"updated_at,omitempty"`
 }
 
 // toUser converts a record to the user ImportUser takes. Only the
@@ -111,27 +79,10 @@ func (r *userRecord) toUser() (*directory.User, error) {
 	if len(errs) > 0 {
 		return nil, &directory.ValidationError{Errors: fieldErrors(errs)}
 	}
-	if r.Address != nil {
-		u.Address = directory.Address(*r.Address)
-	}
-	for kind, vs := range r.Values {
-		if u.Values == nil {
-			u.Values = make(map[directory.ValueKind][]directory.Value, len(r.Values))
-		}
-		out := make([]directory.Value, len(vs))
-		for i, v := range vs {
-			out[i] = directory.Value{Value: v.Value, Display: v.Display, Type: v.Type, Primary: v.Primary,
-				Formatted: v.Formatted, Street: v.StreetAddress, Locality: v.Locality, Region: v.Region,
-				PostalCode: v.PostalCode, Country: v.Country}
-		}
-		u.Values[directory.ValueKind(kind)] = out
-	}
-	for _, a := range r.Aliases {
-		u.Aliases = append(u.Aliases, directory.Alias{ID: a.ID, Type: a.Type, Value: a.Value})
-	}
-	for _, a := range r.Attributes {
-		u.Attributes = append(u.Attributes, directory.Attribute{Name: a.Name, Value: a.Value})
-	}
+	u.Address = userrecord.ToAddress(r.Address)
+	u.Values = userrecord.ToValues(r.Values)
+	u.Aliases = userrecord.ToAliases(r.Aliases)
+	u.Attributes = userrecord.ToAttributes(r.Attributes)
 	return u, nil
 }
 
@@ -155,32 +106,10 @@ func fromUser(u *directory.User, withSSN bool) userRecord {
 	if withSSN {
 		r.SSN = u.SSN.Reveal()
 	}
-	if !u.Address.IsZero() {
-		a := addressRecord(u.Address)
-		r.Address = &a
-	}
-	for _, k := range slices.Sorted(maps.Keys(u.Values)) {
-		vs := u.Values[k]
-		if len(vs) == 0 {
-			continue
-		}
-		if r.Values == nil {
-			r.Values = make(map[string][]valueRecord, len(u.Values))
-		}
-		out := make([]valueRecord, len(vs))
-		for i, v := range vs {
-			out[i] = valueRecord{Value: v.Value, Display: v.Display, Type: v.Type, Primary: v.Primary,
-				Formatted: v.Formatted, StreetAddress: v.Street, Locality: v.Locality, Region: v.Region,
-				PostalCode: v.PostalCode, Country: v.Country}
-		}
-		r.Values[string(k)] = out
-	}
-	for _, a := range u.Aliases {
-		r.Aliases = append(r.Aliases, aliasRecord{ID: a.ID, Type: a.Type, Value: a.Value})
-	}
-	for _, a := range u.Attributes {
-		r.Attributes = append(r.Attributes, attrRecord{Name: a.Name, Value: a.Value})
-	}
+	r.Address = userrecord.FromAddress(u.Address)
+	r.Values = userrecord.FromValues(u.Values)
+	r.Aliases = userrecord.FromAliases(u.Aliases)
+	r.Attributes = userrecord.FromAttributes(u.Attributes)
 	return r
 }
 
@@ -192,7 +121,7 @@ var csvColumns = []string{"id", "username", "external_id", "external_source", "f
 	"values", "aliases", "attributes", "extras", "partner_code", "version", "created_at", "updated_at"}
 
 func (r *userRecord) csvRow() []string {
-	a := addressRecord{}
+	a := userrecord.Address{}
 	if r.Address != nil {
 		a = *r.Address
 	}
@@ -215,28 +144,28 @@ func (r *userRecord) csvRow() []string {
 }
 
 // csvText maps the plain text columns to their field.
-var csvText = map[string]func(*userRecord, *addressRecord) *string{
-	"id":              func(r *userRecord, _ *addressRecord) *string { return &r.ID },
-	"username":        func(r *userRecord, _ *addressRecord) *string { return &r.Username },
-	"external_id":     func(r *userRecord, _ *addressRecord) *string { return &r.ExternalID },
-	"external_source": func(r *userRecord, _ *addressRecord) *string { return &r.ExternalSource },
-	"first_name":      func(r *userRecord, _ *addressRecord) *string { return &r.FirstName },
-	"last_name":       func(r *userRecord, _ *addressRecord) *string { return &r.LastName },
-	"email":           func(r *userRecord, _ *addressRecord) *string { return &r.Email },
-	"phone":           func(r *userRecord, _ *addressRecord) *string { return &r.Phone },
-	"mobile":          func(r *userRecord, _ *addressRecord) *string { return &r.Mobile },
-	"locale":          func(r *userRecord, _ *addressRecord) *string { return &r.Locale },
-	"state":           func(r *userRecord, _ *addressRecord) *string { return &r.State },
-	"ssn":             func(r *userRecord, _ *addressRecord) *string { return &r.SSN },
-	"address_line1":   func(_ *userRecord, a *addressRecord) *string { return &a.Line1 },
-	"address_line2":   func(_ *userRecord, a *addressRecord) *string { return &a.Line2 },
-	"address_city":    func(_ *userRecord, a *addressRecord) *string { return &a.City },
-	"address_state":   func(_ *userRecord, a *addressRecord) *string { return &a.State },
-	"address_country": func(_ *userRecord, a *addressRecord) *string { return &a.Country },
-	"address_zip":     func(_ *userRecord, a *addressRecord) *string { return &a.Zip },
-	"partner_code":    func(r *userRecord, _ *addressRecord) *string { return &r.PartnerCode },
-	"created_at":      func(r *userRecord, _ *addressRecord) *string { return &r.CreatedAt },
-	"updated_at":      func(r *userRecord, _ *addressRecord) *string { return &r.UpdatedAt },
+var csvText = map[string]func(*userRecord, *userrecord.Address) *string{
+	"id":              func(r *userRecord, _ *userrecord.Address) *string { return &r.ID },
+	"username":        func(r *userRecord, _ *userrecord.Address) *string { return &r.Username },
+	"external_id":     func(r *userRecord, _ *userrecord.Address) *string { return &r.ExternalID },
+	"external_source": func(r *userRecord, _ *userrecord.Address) *string { return &r.ExternalSource },
+	"first_name":      func(r *userRecord, _ *userrecord.Address) *string { return &r.FirstName },
+	"last_name":       func(r *userRecord, _ *userrecord.Address) *string { return &r.LastName },
+	"email":           func(r *userRecord, _ *userrecord.Address) *string { return &r.Email },
+	"phone":           func(r *userRecord, _ *userrecord.Address) *string { return &r.Phone },
+	"mobile":          func(r *userRecord, _ *userrecord.Address) *string { return &r.Mobile },
+	"locale":          func(r *userRecord, _ *userrecord.Address) *string { return &r.Locale },
+	"state":           func(r *userRecord, _ *userrecord.Address) *string { return &r.State },
+	"ssn":             func(r *userRecord, _ *userrecord.Address) *string { return &r.SSN },
+	"address_line1":   func(_ *userRecord, a *userrecord.Address) *string { return &a.Line1 },
+	"address_line2":   func(_ *userRecord, a *userrecord.Address) *string { return &a.Line2 },
+	"address_city":    func(_ *userRecord, a *userrecord.Address) *string { return &a.City },
+	"address_state":   func(_ *userRecord, a *userrecord.Address) *string { return &a.State },
+	"address_country": func(_ *userRecord, a *userrecord.Address) *string { return &a.Country },
+	"address_zip":     func(_ *userRecord, a *userrecord.Address) *string { return &a.Zip },
+	"partner_code":    func(r *userRecord, _ *userrecord.Address) *string { return &r.PartnerCode },
+	"created_at":      func(r *userRecord, _ *userrecord.Address) *string { return &r.CreatedAt },
+	"updated_at":      func(r *userRecord, _ *userrecord.Address) *string { return &r.UpdatedAt },
 }
 
 // checkCSVHeader rejects a header with an unknown, empty or repeated
@@ -271,7 +200,7 @@ func joinColumns() string {
 // checkCSVHeader); the row has as many fields as the header.
 func recordFromCSV(header, row []string) (*userRecord, error) {
 	r := &userRecord{}
-	addr := addressRecord{}
+	addr := userrecord.Address{}
 	for i, col := range header {
 		v := row[i]
 		if get, ok := csvText[col]; ok {
@@ -303,7 +232,7 @@ func recordFromCSV(header, row []string) (*userRecord, error) {
 			return nil, fmt.Errorf("column %s: %w", col, err)
 		}
 	}
-	if addr != (addressRecord{}) {
+	if addr != (userrecord.Address{}) {
 		r.Address = &addr
 	}
 	return r, nil

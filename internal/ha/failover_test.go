@@ -14,6 +14,7 @@ import (
 
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/pgcluster"
+	"github.com/roster-dev/roster/internal/proctest"
 	"github.com/roster-dev/roster/internal/secret"
 )
 
@@ -64,7 +65,7 @@ func TestFailover(t *testing.T) {
 
 	url := fmt.Sprintf("postgres://postgres@%s,%s/roster?sslmode=disable&target_session_attrs=read-write&connect_timeout=2",
 		primary.Addr(), standby.Addr())
-	e := &env{vars: []string{
+	e := &proctest.Env{Vars: []string{
 		"ROSTER_DB=" + url,
 		"ROSTER_ENCRYPTION_KEY=k1:" + secret.NewKeySpec(),
 		"ROSTER_RATE_LIMIT=0", // the test measures availability, not the limiter
@@ -72,10 +73,10 @@ func TestFailover(t *testing.T) {
 	}}
 	// Policy none: only usernames are unique, so a write applied twice
 	// would show as two users with one last name, not as a 409.
-	cred := e.newTenant(t, "ha", "none")
-	ins := make([]*instance, 3)
+	cred := e.NewTenant(t, "ha", "none")
+	ins := make([]*proctest.Instance, 3)
 	for i := range ins {
-		ins[i] = e.serve(t, fmt.Sprintf("instance %d", i))
+		ins[i] = e.Serve(t, fmt.Sprintf("instance %d", i))
 	}
 
 	var (
@@ -129,7 +130,7 @@ func TestFailover(t *testing.T) {
 // Idempotency-Key and retries one that got a 503 (or a 409 "key in
 // flight") with the same key and body until it is acknowledged, as
 // RELIABILITY.md advises.
-func runWorker(ctx context.Context, c *http.Client, ins []*instance, wi int, cred credential,
+func runWorker(ctx context.Context, c *http.Client, ins []*proctest.Instance, wi int, cred proctest.Credential,
 	record func(*write), promotedAt *atomic.Int64, recovered *atomic.Bool) {
 	in := wi % len(ins)
 	careful := wi%3 == 0
@@ -151,17 +152,17 @@ func runWorker(ctx context.Context, c *http.Client, ins []*instance, wi int, cre
 			req = createReq(d, cred, w.tag, n)
 			if careful {
 				w.idem = true
-				req.header = maps.Clone(req.header)
-				req.header["Idempotency-Key"] = "key-" + w.tag
+				req.Header = maps.Clone(req.Header)
+				req.Header["Idempotency-Key"] = "key-" + w.tag
 			}
 		default:
 			w.userID = mine[n%len(mine)]
 			w.first = fmt.Sprintf("U%dn%d", wi, n)
 			w.dialect, req = updateReq(d, cred, w.userID, w.first)
 		}
-		r := do(ctx, c, ins[in].base, req)
-		w.end, w.status, w.err = time.Now(), r.status, r.err
-		if ctx.Err() != nil && r.err != nil {
+		r := do(ctx, c, ins[in].Base, req)
+		w.end, w.status, w.err = time.Now(), r.Status, r.Err
+		if ctx.Err() != nil && r.Err != nil {
 			return // the load ended mid-request: neither sent nor judged
 		}
 		retry = nil
@@ -173,22 +174,22 @@ func runWorker(ctx context.Context, c *http.Client, ins []*instance, wi int, cre
 			recovered.Store(true)
 		}
 		switch {
-		case w.acked() || r.err != nil:
-		case w.idem && r.status == http.StatusConflict:
+		case w.acked() || r.Err != nil:
+		case w.idem && r.Status == http.StatusConflict:
 			// The key is held by the first attempt: "in flight", retry.
-			if r.header.Get("Retry-After") == "" {
-				w.err = fmt.Errorf("%s %s via instance %d: 409 for a key in flight without Retry-After", req.method, req.path, in)
+			if r.Header.Get("Retry-After") == "" {
+				w.err = fmt.Errorf("%s %s via instance %d: 409 for a key in flight without Retry-After", req.Method, req.Path, in)
 			}
 		default:
 			if err := unavailableShape(w.dialect, r); err != nil {
-				w.err = fmt.Errorf("%s %s via instance %d: %w", req.method, req.path, in, err)
+				w.err = fmt.Errorf("%s %s via instance %d: %w", req.Method, req.Path, in, err)
 			}
 		}
 		if w.idem && !w.acked() && w.err == nil {
 			retry, retryReq = w, req
 		}
 		record(w)
-		if r.status == http.StatusServiceUnavailable || retry != nil {
+		if r.Status == http.StatusServiceUnavailable || retry != nil {
 			select {
 			case <-time.After(backoff503):
 			case <-ctx.Done():
@@ -197,19 +198,19 @@ func runWorker(ctx context.Context, c *http.Client, ins []*instance, wi int, cre
 	}
 }
 
-func createReq(d string, cred credential, tag string, n int) request {
+func createReq(d string, cred proctest.Credential, tag string, n int) request {
 	switch d {
 	case "truv":
-		return request{"POST", "/v1/users/", truvAuth(cred), fmt.Sprintf(
+		return request{"POST", "/v1/users/", proctest.TruvAuth(cred), fmt.Sprintf(
 			`{"external_user_id":%q,"first_name":"F","last_name":%q,"email":"%s@f.example"}`, tag, tag, tag)}
 	case "cl2c":
-		return request{"POST", "/v1/cl2c/user", cl2cAuth(cred), fmt.Sprintf(
+		return request{"POST", "/v1/cl2c/user", proctest.CL2CAuth(cred), fmt.Sprintf(
 			`{"firstName":"F","lastName":%q,"email":"%s@f.example","userName":%q}`, tag, tag, tag)}
 	case "ownli":
-		return request{"POST", "/api/users", ownliAuth(cred), fmt.Sprintf(
+		return request{"POST", "/api/users", proctest.OwnliAuth(cred), fmt.Sprintf(
 			`{"firstName":"F","lastName":%q,"email":"%s@f.example","phone":"+1415555%04d","address":{"state":"CA"}}`, tag, tag, n%10000)}
 	default:
-		return request{"POST", "/scim/v2/Users", scimAuth(cred), fmt.Sprintf(
+		return request{"POST", "/scim/v2/Users", proctest.SCIMAuth(cred), fmt.Sprintf(
 			`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,"name":{"givenName":"F","familyName":%q},"emails":[{"value":"%s@f.example","primary":true}]}`, tag, tag, tag)}
 	}
 }
@@ -217,20 +218,20 @@ func createReq(d string, cred credential, tag string, n int) request {
 // updateReq is an update of the user's first name in dialect d, or, for
 // CL2C (whose updates are whole-user PUTs), in SCIM; it returns the
 // dialect used.
-func updateReq(d string, cred credential, id, first string) (string, request) {
+func updateReq(d string, cred proctest.Credential, id, first string) (string, request) {
 	switch d {
 	case "truv":
-		return d, request{"PATCH", "/v1/users/" + strings.ReplaceAll(id, "-", "") + "/", truvAuth(cred), fmt.Sprintf(`{"first_name":%q}`, first)}
+		return d, request{"PATCH", "/v1/users/" + strings.ReplaceAll(id, "-", "") + "/", proctest.TruvAuth(cred), fmt.Sprintf(`{"first_name":%q}`, first)}
 	case "ownli":
-		return d, request{"PUT", "/api/users/" + id, ownliAuth(cred), fmt.Sprintf(`{"firstName":%q}`, first)}
+		return d, request{"PUT", "/api/users/" + id, proctest.OwnliAuth(cred), fmt.Sprintf(`{"firstName":%q}`, first)}
 	}
-	return "scim", request{"PATCH", "/scim/v2/Users/" + id, scimAuth(cred), fmt.Sprintf(
+	return "scim", request{"PATCH", "/scim/v2/Users/" + id, proctest.SCIMAuth(cred), fmt.Sprintf(
 		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"name.givenName","value":%q}]}`, first)}
 }
 
 // createdUserID reads the new user's dashed id from a create's answer.
 func createdUserID(d string, r response) string {
-	s, _ := r.jsonMap()["id"].(string)
+	s, _ := r.JSONMap()["id"].(string)
 	if d == "truv" {
 		s, _ = directory.ParseID(s)
 	}
@@ -244,7 +245,7 @@ type failoverStats struct {
 }
 
 // judgeFailover checks the load's outcome on the new primary directly.
-func judgeFailover(t *testing.T, newPrimary *pgcluster.Node, cred credential, ins []*instance,
+func judgeFailover(t *testing.T, newPrimary *pgcluster.Node, cred proctest.Credential, ins []*proctest.Instance,
 	writes []*write, failedAt, downAt, promotedAt time.Time) failoverStats {
 	t.Helper()
 	st := failoverStats{sent: len(writes), promote: promotedAt.Sub(failedAt)}
@@ -350,11 +351,11 @@ func judgeFailover(t *testing.T, newPrimary *pgcluster.Node, cred credential, in
 		}
 	}
 	for i, in := range ins {
-		if !in.running() {
-			t.Errorf("%s exited during the failover", in.name)
+		if !in.Running() {
+			t.Errorf("%s exited during the failover", in.Name)
 		}
 		if afterByInstance[i] == 0 {
-			t.Errorf("%s acknowledged no write after the promotion: it did not reconnect", in.name)
+			t.Errorf("%s acknowledged no write after the promotion: it did not reconnect", in.Name)
 		}
 	}
 	for tag, ok := range idemAcked {
@@ -384,20 +385,20 @@ func judgeFailover(t *testing.T, newPrimary *pgcluster.Node, cred credential, in
 func TestDatabaseDownIs503(t *testing.T) {
 	node := pgcluster.NewPrimary(t, "single", pgcluster.Options{})
 	node.Exec(t, "postgres", "CREATE DATABASE roster")
-	e := &env{vars: []string{
+	e := &proctest.Env{Vars: []string{
 		"ROSTER_DB=" + node.URL("roster") + "&connect_timeout=2",
 		"ROSTER_ENCRYPTION_KEY=k1:" + secret.NewKeySpec(),
 		"ROSTER_RATE_LIMIT=0",
 	}}
-	cred := e.newTenant(t, "down", "none")
-	in := e.serve(t, "down")
+	cred := e.NewTenant(t, "down", "none")
+	in := e.Serve(t, "down")
 	client := &http.Client{Timeout: 15 * time.Second}
 	ctx := t.Context()
-	r := do(ctx, client, in.base, request{"POST", "/api/web/v1/adminapi/authenticate", map[string]string{"Content-Type": "application/json"},
+	r := do(ctx, client, in.Base, request{"POST", "/api/web/v1/adminapi/authenticate", map[string]string{"Content-Type": "application/json"},
 		fmt.Sprintf(`{"applicationId":%q,"sharedSecret":%q}`, cred.ClientID, cred.Secret)})
-	tok, _ := r.jsonMap()["authToken"].(string)
-	if r.status != http.StatusOK || tok == "" {
-		t.Fatalf("entrust authenticate: %d %s", r.status, r.body)
+	tok, _ := r.JSONMap()["authToken"].(string)
+	if r.Status != http.StatusOK || tok == "" {
+		t.Fatalf("entrust authenticate: %d %s", r.Status, r.Body)
 	}
 	entrust := map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + tok}
 
@@ -406,28 +407,28 @@ func TestDatabaseDownIs503(t *testing.T) {
 		dialect string
 		req     request
 	}{
-		{"truv", request{"GET", "/v1/users/", truvAuth(cred), ""}},
+		{"truv", request{"GET", "/v1/users/", proctest.TruvAuth(cred), ""}},
 		{"truv", createReq("truv", cred, "down-truv", 1)},
-		{"cl2c", request{"GET", "/v1/cl2c/users", cl2cAuth(cred), ""}},
+		{"cl2c", request{"GET", "/v1/cl2c/users", proctest.CL2CAuth(cred), ""}},
 		{"cl2c", createReq("cl2c", cred, "down-cl2c", 2)},
-		{"ownli", request{"GET", "/api/users", ownliAuth(cred), ""}},
+		{"ownli", request{"GET", "/api/users", proctest.OwnliAuth(cred), ""}},
 		{"ownli", createReq("ownli", cred, "down-ownli", 3)},
-		{"scim", request{"GET", "/scim/v2/Users", scimAuth(cred), ""}},
+		{"scim", request{"GET", "/scim/v2/Users", proctest.SCIMAuth(cred), ""}},
 		{"scim", createReq("scim", cred, "down-scim", 4)},
 		{"entrust", request{"POST", "/api/web/v4/userspaged", entrust, `{}`}},
 		{"entrust", request{"POST", "/api/web/v3/users", entrust, `{"userId":"down-entrust","firstName":"D","lastName":"E"}`}},
 	}
 	for _, c := range reqs {
-		r := do(ctx, client, in.base, c.req)
-		if r.err != nil {
-			t.Errorf("%s %s %s: no answer: %v", c.dialect, c.req.method, c.req.path, r.err)
+		r := do(ctx, client, in.Base, c.req)
+		if r.Err != nil {
+			t.Errorf("%s %s %s: no answer: %v", c.dialect, c.req.Method, c.req.Path, r.Err)
 			continue
 		}
 		if err := unavailableShape(c.dialect, r); err != nil {
-			t.Errorf("%s %s %s with the database down: %v", c.dialect, c.req.method, c.req.path, err)
+			t.Errorf("%s %s %s with the database down: %v", c.dialect, c.req.Method, c.req.Path, err)
 		}
 	}
-	if r := do(ctx, client, in.base, request{"GET", "/readyz", nil, ""}); r.status != http.StatusServiceUnavailable {
-		t.Errorf("/readyz with the database down: %d, want 503", r.status)
+	if r := do(ctx, client, in.Base, request{"GET", "/readyz", nil, ""}); r.Status != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with the database down: %d, want 503", r.Status)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/directory/storetest"
 	"github.com/roster-dev/roster/internal/pgcluster"
+	"github.com/roster-dev/roster/internal/proctest"
 	"github.com/roster-dev/roster/internal/secret"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/testdb"
@@ -220,16 +221,16 @@ func TestServeInstancesThroughPgBouncer(t *testing.T) {
 	b := bouncer(t)
 	direct := testdb.PostgresURL(t)
 	through := b.Through(t, direct)
-	e := &env{vars: []string{
+	e := &proctest.Env{Vars: []string{
 		"ROSTER_DB=" + through,
 		"ROSTER_ENCRYPTION_KEY=k1:" + secret.NewKeySpec(),
 		"ROSTER_RATE_LIMIT=0",
 		"ROSTER_CREDENTIAL_CACHE_TTL=" + bouncedCacheTTL.String(),
 	}}
-	cred := e.newTenant(t, "bounced", "email")
-	ins := make([]*instance, 3)
+	cred := e.NewTenant(t, "bounced", "email")
+	ins := make([]*proctest.Instance, 3)
 	for i := range ins {
-		ins[i] = e.serve(t, fmt.Sprintf("instance %d", i))
+		ins[i] = e.Serve(t, fmt.Sprintf("instance %d", i))
 	}
 	client := &http.Client{Timeout: 15 * time.Second}
 	ctx := t.Context()
@@ -238,7 +239,7 @@ func TestServeInstancesThroughPgBouncer(t *testing.T) {
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for i, r := range reqs {
-			wg.Go(func() { <-start; out[i] = do(ctx, client, ins[i%len(ins)].base, r) })
+			wg.Go(func() { <-start; out[i] = do(ctx, client, ins[i%len(ins)].Base, r) })
 		}
 		close(start)
 		wg.Wait()
@@ -254,18 +255,18 @@ func TestServeInstancesThroughPgBouncer(t *testing.T) {
 			d := dialects[i%len(dialects)]
 			tag := fmt.Sprintf("b%dr%d", round, i)
 			r := createReq(d, cred, tag, 100*round+i)
-			r.body = strings.Replace(r.body, tag+"@f.example", email, 1)
+			r.Body = strings.Replace(r.Body, tag+"@f.example", email, 1)
 			reqs = append(reqs, r)
 		}
 		wins, conflicts := 0, 0
 		for i, r := range race(reqs) {
 			switch {
-			case r.err == nil && r.status/100 == 2:
+			case r.Err == nil && r.Status/100 == 2:
 				wins++
-			case r.status == http.StatusConflict:
+			case r.Status == http.StatusConflict:
 				conflicts++
 			default:
-				t.Errorf("round %d, %s via instance %d: %d %v %s", round, dialects[i%len(dialects)], i%len(ins), r.status, r.err, r.body)
+				t.Errorf("round %d, %s via instance %d: %d %v %s", round, dialects[i%len(dialects)], i%len(ins), r.Status, r.Err, r.Body)
 			}
 		}
 		var n int
@@ -282,13 +283,13 @@ func TestServeInstancesThroughPgBouncer(t *testing.T) {
 	var reqs []request
 	for range 9 {
 		r := createReq("scim", cred, "idem", 0)
-		r.header = maps.Clone(r.header)
-		r.header["Idempotency-Key"] = key
+		r.Header = maps.Clone(r.Header)
+		r.Header["Idempotency-Key"] = key
 		reqs = append(reqs, r)
 	}
 	for i, r := range race(reqs) {
-		if r.err != nil || (r.status/100 != 2 && r.status != http.StatusConflict) {
-			t.Errorf("idempotent create %d: %d %v %s", i, r.status, r.err, r.body)
+		if r.Err != nil || (r.Status/100 != 2 && r.Status != http.StatusConflict) {
+			t.Errorf("idempotent create %d: %d %v %s", i, r.Status, r.Err, r.Body)
 		}
 	}
 	var n int
@@ -299,29 +300,29 @@ func TestServeInstancesThroughPgBouncer(t *testing.T) {
 		t.Errorf("one Idempotency-Key raced through three instances: %d users, want 1", n)
 	}
 
-	r := do(ctx, client, ins[0].base, request{"POST", "/api/web/v1/adminapi/authenticate", map[string]string{"Content-Type": "application/json"},
+	r := do(ctx, client, ins[0].Base, request{"POST", "/api/web/v1/adminapi/authenticate", map[string]string{"Content-Type": "application/json"},
 		fmt.Sprintf(`{"applicationId":%q,"sharedSecret":%q}`, cred.ClientID, cred.Secret)})
-	tok, _ := r.jsonMap()["authToken"].(string)
-	if r.status != http.StatusOK || tok == "" {
-		t.Fatalf("entrust authenticate: %d %s", r.status, r.body)
+	tok, _ := r.JSONMap()["authToken"].(string)
+	if r.Status != http.StatusOK || tok == "" {
+		t.Fatalf("entrust authenticate: %d %s", r.Status, r.Body)
 	}
 	entrust := map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + tok}
 	for _, in := range ins {
-		if r := do(ctx, client, in.base, request{"POST", "/api/web/v4/userspaged", entrust, `{}`}); r.status != http.StatusOK {
-			t.Errorf("Entrust token of instance 0 on %s: %d %s", in.name, r.status, r.body)
+		if r := do(ctx, client, in.Base, request{"POST", "/api/web/v4/userspaged", entrust, `{}`}); r.Status != http.StatusOK {
+			t.Errorf("Entrust token of instance 0 on %s: %d %s", in.Name, r.Status, r.Body)
 		}
 	}
-	e.run(t, "credential", "revoke", cred.ClientID)
+	e.Run(t, "credential", "revoke", cred.ClientID)
 	// An instance that verified the secret within the credential cache's
 	// TTL may answer from its cache until the TTL ends
 	// (docs/SECURITY.md#credential-cache); tokens are never cached.
 	time.Sleep(bouncedCacheTTL)
 	for _, in := range ins {
-		if r := do(ctx, client, in.base, request{"GET", "/v1/users/", truvAuth(cred), ""}); r.status != http.StatusUnauthorized {
-			t.Errorf("revoked credential on %s: %d, want 401", in.name, r.status)
+		if r := do(ctx, client, in.Base, request{"GET", "/v1/users/", proctest.TruvAuth(cred), ""}); r.Status != http.StatusUnauthorized {
+			t.Errorf("revoked credential on %s: %d, want 401", in.Name, r.Status)
 		}
-		if r := do(ctx, client, in.base, request{"POST", "/api/web/v4/userspaged", entrust, `{}`}); r.status != http.StatusUnauthorized {
-			t.Errorf("token of a revoked credential on %s: %d, want 401", in.name, r.status)
+		if r := do(ctx, client, in.Base, request{"POST", "/api/web/v4/userspaged", entrust, `{}`}); r.Status != http.StatusUnauthorized {
+			t.Errorf("token of a revoked credential on %s: %d, want 401", in.Name, r.Status)
 		}
 	}
 }

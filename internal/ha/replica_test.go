@@ -10,6 +10,7 @@ import (
 
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/pgcluster"
+	"github.com/roster-dev/roster/internal/proctest"
 	"github.com/roster-dev/roster/internal/secret"
 	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/testdb"
@@ -149,28 +150,28 @@ func TestReadReplica(t *testing.T) {
 // replica's replay is paused.
 func TestServeReadReplica(t *testing.T) {
 	primary, replica := replicaPair(t)
-	e := &env{vars: []string{
+	e := &proctest.Env{Vars: []string{
 		"ROSTER_DB=" + primary.URL("roster"),
 		"ROSTER_ENCRYPTION_KEY=k1:" + secret.NewKeySpec(),
 		"ROSTER_RATE_LIMIT=0",
 	}}
-	cred := e.newTenant(t, "rep", "none")
-	in := e.serve(t, "reads", "--db-read", replica.URL("roster"))
+	cred := e.NewTenant(t, "rep", "none")
+	in := e.Serve(t, "reads", "--db-read", replica.URL("roster"))
 	client := &http.Client{Timeout: 10 * time.Second}
 	ctx := t.Context()
 	check := func(tag string) {
 		t.Helper()
-		r := do(ctx, client, in.base, createReq("truv", cred, tag, 1))
-		if r.status != http.StatusCreated {
-			t.Fatalf("create %s: %d %s", tag, r.status, r.body)
+		r := do(ctx, client, in.Base, createReq("truv", cred, tag, 1))
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create %s: %d %s", tag, r.Status, r.Body)
 		}
-		r = do(ctx, client, in.base, request{"GET", "/v1/users/?page_size=100", truvAuth(cred), ""})
-		if r.status != http.StatusOK || !strings.Contains(string(r.body), tag) {
-			t.Errorf("Truv list right after creating %s: %d, user missing: %.300s", tag, r.status, r.body)
+		r = do(ctx, client, in.Base, request{"GET", "/v1/users/?page_size=100", proctest.TruvAuth(cred), ""})
+		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), tag) {
+			t.Errorf("Truv list right after creating %s: %d, user missing: %.300s", tag, r.Status, r.Body)
 		}
-		r = do(ctx, client, in.base, request{"GET", "/scim/v2/Users?filter=" + strings.ReplaceAll(fmt.Sprintf(`name.familyName eq "%s"`, tag), " ", "%20"), scimAuth(cred), ""})
-		if r.status != http.StatusOK || !strings.Contains(string(r.body), `"totalResults":1`) {
-			t.Errorf("SCIM search right after creating %s: %d %.300s", tag, r.status, r.body)
+		r = do(ctx, client, in.Base, request{"GET", "/scim/v2/Users?filter=" + strings.ReplaceAll(fmt.Sprintf(`name.familyName eq "%s"`, tag), " ", "%20"), proctest.SCIMAuth(cred), ""})
+		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"totalResults":1`) {
+			t.Errorf("SCIM search right after creating %s: %d %.300s", tag, r.Status, r.Body)
 		}
 	}
 	check("first")
@@ -179,10 +180,10 @@ func TestServeReadReplica(t *testing.T) {
 
 	// /metrics says how the lists were served: the paused replica's
 	// fallbacks at least (the first lists may have gone either way).
-	r := do(ctx, client, in.base, request{"GET", "/metrics", nil, ""})
-	served, fellBack := metricValue(string(r.body), "roster_db_replica_reads_total"), metricValue(string(r.body), "roster_db_replica_fallback_reads_total")
+	r := do(ctx, client, in.Base, request{"GET", "/metrics", nil, ""})
+	served, fellBack := metricValue(string(r.Body), "roster_db_replica_reads_total"), metricValue(string(r.Body), "roster_db_replica_fallback_reads_total")
 	if served < 0 || fellBack < 2 || served+fellBack < 4 {
-		t.Errorf("/metrics: roster_db_replica_reads_total %v, roster_db_replica_fallback_reads_total %v; want both exported, at least 2 fallbacks (replay paused) and 4 lists in all:\n%s", served, fellBack, r.body)
+		t.Errorf("/metrics: roster_db_replica_reads_total %v, roster_db_replica_fallback_reads_total %v; want both exported, at least 2 fallbacks (replay paused) and 4 lists in all:\n%s", served, fellBack, r.Body)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/proctest"
 	"github.com/roster-dev/roster/internal/testdb"
 )
 
@@ -99,7 +100,7 @@ func runCrash(t *testing.T, backend string, seed uint64) {
 	env := newBackendEnv(t, backend)
 	// Every identifier is unique in this tenant, so the claims table holds
 	// as many rows per user as can go wrong.
-	cred := env.newTenant(t, "crash", "email,phone,external_id")
+	cred := env.NewTenant(t, "crash", "email,phone,external_id")
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	workers := make([]*worker, crashWorkers)
 	for i := range workers {
@@ -108,7 +109,7 @@ func runCrash(t *testing.T, backend string, seed uint64) {
 
 	var loadTime time.Duration
 	for cycle := range crashCycles {
-		in := env.serve(t, fmt.Sprintf("%s serve #%d", backend, cycle+1))
+		in := env.Serve(t, fmt.Sprintf("%s serve #%d", backend, cycle+1))
 		load := minLoad + time.Duration(rng.Int64N(int64(maxLoad-minLoad)))
 		loadTime += load
 		runCycle(t, in, cred, cycle, workers, load)
@@ -119,13 +120,13 @@ func runCrash(t *testing.T, backend string, seed uint64) {
 
 	// One more start: the server must come up on what the last kill left,
 	// and read what it acknowledged.
-	final := env.serve(t, backend+" serve (final)")
+	final := env.Serve(t, backend+" serve (final)")
 	var all []*createOp
 	for _, w := range workers {
 		all = append(all, w.creates...)
 	}
 	readBack(t, final, cred, all, rng)
-	final.stop(t)
+	final.Stop(t)
 
 	st := checkStore(t, env, cred.TenantID, all)
 	t.Logf("%s: %d cycles (%v of load, %v in all), %d writes acknowledged (%d creates, %d updates), "+
@@ -137,7 +138,7 @@ func runCrash(t *testing.T, backend string, seed uint64) {
 
 // runCycle drives in with the workers for load, SIGKILLs it, and returns
 // once every worker has stopped.
-func runCycle(t *testing.T, in *instance, cred credential, cycle int, workers []*worker, load time.Duration) {
+func runCycle(t *testing.T, in *proctest.Instance, cred proctest.Credential, cycle int, workers []*worker, load time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -149,11 +150,11 @@ func runCycle(t *testing.T, in *instance, cred credential, cycle int, workers []
 	var killing atomic.Bool
 	var wg sync.WaitGroup
 	for _, w := range workers {
-		wg.Go(func() { w.run(ctx, t, client, in.base, cred, cycle, &killing) })
+		wg.Go(func() { w.run(ctx, t, client, in.Base, cred, cycle, &killing) })
 	}
 	time.Sleep(load)
 	killing.Store(true)
-	in.kill()
+	in.Kill()
 	cancel()
 	wg.Wait()
 }
@@ -161,7 +162,7 @@ func runCycle(t *testing.T, in *instance, cred credential, cycle int, workers []
 // run issues creates and updates until ctx ends or the server stops
 // answering. A transport error before the kill is a failure: the server
 // must not drop a connection while alive.
-func (w *worker) run(ctx context.Context, t *testing.T, c *http.Client, base string, cred credential, cycle int, killing *atomic.Bool) {
+func (w *worker) run(ctx context.Context, t *testing.T, c *http.Client, base string, cred proctest.Credential, cycle int, killing *atomic.Bool) {
 	for ctx.Err() == nil {
 		var r response
 		var what string
@@ -173,13 +174,13 @@ func (w *worker) run(ctx context.Context, t *testing.T, c *http.Client, base str
 			what = fmt.Sprintf("%s update of %s (%s)", up.dialect, u.tag, u.id)
 			// A 2xx status line is the acknowledgement, even if the
 			// body was cut off by the kill.
-			up.acked = r.status/100 == 2
+			up.acked = r.Status/100 == 2
 		} else {
 			op, req := w.createReq(cred, cycle)
 			w.creates = append(w.creates, op)
 			r = do(ctx, c, base, req)
 			what = fmt.Sprintf("%s create of %s", op.dialect, op.tag)
-			if r.status/100 == 2 {
+			if r.Status/100 == 2 {
 				op.acked = true
 				op.id = createdID(op.dialect, r)
 				if op.id != "" {
@@ -188,13 +189,13 @@ func (w *worker) run(ctx context.Context, t *testing.T, c *http.Client, base str
 			}
 		}
 		switch {
-		case r.err != nil && r.status == 0:
+		case r.Err != nil && r.Status == 0:
 			if !killing.Load() && ctx.Err() == nil {
-				t.Errorf("%s: no answer while the server was alive: %v", what, r.err)
+				t.Errorf("%s: no answer while the server was alive: %v", what, r.Err)
 			}
 			return // the server is gone; the next cycle starts a new one
-		case r.status/100 != 2:
-			t.Errorf("%s: status %d, want 2xx: %s", what, r.status, r.body)
+		case r.Status/100 != 2:
+			t.Errorf("%s: status %d, want 2xx: %s", what, r.Status, r.Body)
 			return
 		}
 	}
@@ -203,7 +204,7 @@ func (w *worker) run(ctx context.Context, t *testing.T, c *http.Client, base str
 // createReq builds a create in a random dialect. The tag names the user
 // in every field that must be unique, and its last name, which no update
 // changes, finds it in the database.
-func (w *worker) createReq(cred credential, cycle int) (*createOp, dialectReq) {
+func (w *worker) createReq(cred proctest.Credential, cycle int) (*createOp, dialectReq) {
 	w.n++
 	tag := fmt.Sprintf("c%dw%dn%d", cycle, w.id, w.n)
 	op := &createOp{tag: tag, first: "F" + tag, email: tag + "@c.example"}
@@ -211,16 +212,16 @@ func (w *worker) createReq(cred credential, cycle int) (*createOp, dialectReq) {
 	switch w.rng.IntN(3) {
 	case 0:
 		op.dialect = "truv"
-		req = dialectReq{"POST", "/v1/users/", truvAuth(cred), fmt.Sprintf(
+		req = dialectReq{"POST", "/v1/users/", proctest.TruvAuth(cred), fmt.Sprintf(
 			`{"external_user_id":%q,"first_name":%q,"last_name":%q,"email":%q,"ssn":"222233333"}`,
 			tag, op.first, tag, op.email)}
 	case 1:
 		op.dialect = "cl2c"
-		req = dialectReq{"POST", "/v1/cl2c/user", cl2cAuth(cred), fmt.Sprintf(
+		req = dialectReq{"POST", "/v1/cl2c/user", proctest.CL2CAuth(cred), fmt.Sprintf(
 			`{"firstName":%q,"lastName":%q,"email":%q,"userName":%q}`, op.first, tag, op.email, tag)}
 	default:
 		op.dialect = "scim"
-		req = dialectReq{"POST", "/scim/v2/Users", scimAuth(cred), fmt.Sprintf(
+		req = dialectReq{"POST", "/scim/v2/Users", proctest.SCIMAuth(cred), fmt.Sprintf(
 			`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,"name":{"givenName":%q,"familyName":%q},"emails":[{"value":%q,"primary":true}]}`,
 			tag, op.first, tag, op.email)}
 	}
@@ -229,7 +230,7 @@ func (w *worker) createReq(cred credential, cycle int) (*createOp, dialectReq) {
 
 // updateReq builds an update of u, in a random dialect, that changes its
 // first name and its e-mail (and so its e-mail claim) together.
-func (w *worker) updateReq(cred credential, u *createOp, cycle int) (*updateOp, dialectReq) {
+func (w *worker) updateReq(cred proctest.Credential, u *createOp, cycle int) (*updateOp, dialectReq) {
 	w.n++
 	tag := fmt.Sprintf("u%dw%dn%d", cycle, w.id, w.n)
 	up := &updateOp{first: "U" + tag, email: tag + "@u.example"}
@@ -237,17 +238,17 @@ func (w *worker) updateReq(cred credential, u *createOp, cycle int) (*updateOp, 
 	switch w.rng.IntN(3) {
 	case 0:
 		up.dialect = "ownli"
-		req = dialectReq{"PUT", "/api/users/" + u.id, ownliAuth(cred),
+		req = dialectReq{"PUT", "/api/users/" + u.id, proctest.OwnliAuth(cred),
 			fmt.Sprintf(`{"firstName":%q,"email":%q}`, up.first, up.email)}
 	case 1:
 		up.dialect = "scim"
-		req = dialectReq{"PATCH", "/scim/v2/Users/" + u.id, scimAuth(cred), fmt.Sprintf(
+		req = dialectReq{"PATCH", "/scim/v2/Users/" + u.id, proctest.SCIMAuth(cred), fmt.Sprintf(
 			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`+
 				`{"op":"replace","path":"name.givenName","value":%q},`+
 				`{"op":"replace","path":"emails","value":[{"value":%q,"primary":true}]}]}`, up.first, up.email)}
 	default:
 		up.dialect = "truv"
-		req = dialectReq{"PATCH", "/v1/users/" + strings.ReplaceAll(u.id, "-", "") + "/", truvAuth(cred),
+		req = dialectReq{"PATCH", "/v1/users/" + strings.ReplaceAll(u.id, "-", "") + "/", proctest.TruvAuth(cred),
 			fmt.Sprintf(`{"first_name":%q,"email":%q}`, up.first, up.email)}
 	}
 	return up, req
@@ -256,7 +257,7 @@ func (w *worker) updateReq(cred credential, u *createOp, cycle int) (*updateOp, 
 // createdID reads the new user's id from a create's 2xx body, in the
 // dashed form (Truv answers 32 hex characters).
 func createdID(dialect string, r response) string {
-	m := r.jsonMap()
+	m := r.JSONMap()
 	s, _ := m["id"].(string)
 	if dialect == "truv" {
 		s, _ = directory.ParseID(s)
@@ -267,7 +268,7 @@ func createdID(dialect string, r response) string {
 // readBack reads a sample of the acknowledged users through the restarted
 // server: a crash must leave them readable, SSNs included (decrypted with
 // the key the server found on disk or in its environment).
-func readBack(t *testing.T, in *instance, cred credential, all []*createOp, rng *rand.Rand) {
+func readBack(t *testing.T, in *proctest.Instance, cred proctest.Credential, all []*createOp, rng *rand.Rand) {
 	t.Helper()
 	var acked []*createOp
 	for _, op := range all {
@@ -278,10 +279,10 @@ func readBack(t *testing.T, in *instance, cred credential, all []*createOp, rng 
 	rng.Shuffle(len(acked), func(i, j int) { acked[i], acked[j] = acked[j], acked[i] })
 	c := &http.Client{Timeout: 10 * time.Second}
 	for _, op := range acked[:min(len(acked), 100)] {
-		r := do(t.Context(), c, in.base, dialectReq{"GET", "/v1/users/" + strings.ReplaceAll(op.id, "-", "") + "/", truvAuth(cred), ""})
-		m := r.jsonMap()
-		if r.err != nil || r.status != http.StatusOK || m["last_name"] != op.tag {
-			t.Errorf("read back %s create %s (%s) after the crashes: %d %v %s", op.dialect, op.tag, op.id, r.status, r.err, r.body)
+		r := do(t.Context(), c, in.Base, dialectReq{"GET", "/v1/users/" + strings.ReplaceAll(op.id, "-", "") + "/", proctest.TruvAuth(cred), ""})
+		m := r.JSONMap()
+		if r.Err != nil || r.Status != http.StatusOK || m["last_name"] != op.tag {
+			t.Errorf("read back %s create %s (%s) after the crashes: %d %v %s", op.dialect, op.tag, op.id, r.Status, r.Err, r.Body)
 			continue
 		}
 		if op.dialect == "truv" && m["ssn"] != "222233333" {
@@ -559,9 +560,9 @@ func (r *recorder) Errorf(format string, args ...any) {
 // e-mail held twice) and expects checkStore to report each one.
 func TestCrashCheckCatchesDamage(t *testing.T) {
 	env := newBackendEnv(t, "sqlite")
-	cred := env.newTenant(t, "crash", "email,phone,external_id")
+	cred := env.NewTenant(t, "crash", "email,phone,external_id")
 	workers := []*worker{{id: 0, rng: rand.New(rand.NewPCG(1, 1))}, {id: 1, rng: rand.New(rand.NewPCG(1, 2))}}
-	runCycle(t, env.serve(t, "serve"), cred, 0, workers, minLoad)
+	runCycle(t, env.Serve(t, "serve"), cred, 0, workers, minLoad)
 	var all, acked []*createOp
 	for _, w := range workers {
 		all = append(all, w.creates...)

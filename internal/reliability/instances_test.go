@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/proctest"
 )
 
 // numInstances is how many `roster serve` processes share the database.
@@ -29,14 +30,14 @@ const numInstances = 3
 // internal/testdb does).
 func TestSeveralInstances(t *testing.T) {
 	env := newBackendEnv(t, "postgres")
-	cred := env.newTenant(t, "race", "email")
-	var spare credential // a second credential of the tenant, never revoked
-	if out := env.run(t, "credential", "create", "--tenant", "race", "--json"); json.Unmarshal([]byte(out), &spare) != nil || spare.Secret == "" {
+	cred := env.NewTenant(t, "race", "email")
+	var spare proctest.Credential // a second credential of the tenant, never revoked
+	if out := env.Run(t, "credential", "create", "--tenant", "race", "--json"); json.Unmarshal([]byte(out), &spare) != nil || spare.Secret == "" {
 		t.Fatalf("credential create --json: %q", out)
 	}
-	ins := make([]*instance, numInstances)
+	ins := make([]*proctest.Instance, numInstances)
 	for i := range ins {
-		ins[i] = env.serve(t, fmt.Sprintf("instance %d", i))
+		ins[i] = env.Serve(t, fmt.Sprintf("instance %d", i))
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	ctx := t.Context()
@@ -58,7 +59,7 @@ func TestSeveralInstances(t *testing.T) {
 		for i, r := range reqs {
 			wg.Go(func() {
 				<-start
-				out[i] = do(ctx, client, ins[i%numInstances].base, r)
+				out[i] = do(ctx, client, ins[i%numInstances].Base, r)
 			})
 		}
 		close(start)
@@ -77,7 +78,7 @@ func TestSeveralInstances(t *testing.T) {
 		winner := ""
 		var wins []string
 		for i, r := range resps {
-			if r.err == nil && r.status/100 == 2 {
+			if r.Err == nil && r.Status/100 == 2 {
 				wins = append(wins, dialects[i])
 				winner = createdID(dialects[i], r)
 			}
@@ -86,11 +87,11 @@ func TestSeveralInstances(t *testing.T) {
 			t.Fatalf("%s %q raced through %d requests: %d succeeded (%v), want exactly 1", field, value, len(resps), len(wins), wins)
 		}
 		for i, r := range resps {
-			if r.status/100 == 2 {
+			if r.Status/100 == 2 {
 				continue
 			}
 			if err := checkConflict(dialects[i], field, value, winner, r); err != nil {
-				t.Errorf("%s via instance %d: %v\n%d %s", dialects[i], i%numInstances, err, r.status, r.body)
+				t.Errorf("%s via instance %d: %v\n%d %s", dialects[i], i%numInstances, err, r.Status, r.Body)
 			}
 		}
 		return winner
@@ -153,18 +154,18 @@ func TestSeveralInstances(t *testing.T) {
 
 	// readAs are the reads of one user with each credential form: the
 	// tokens are those issued for the revocation check below.
-	readAs := func(t *testing.T, id string, c credential, entrust, ownli string) map[string]dialectReq {
+	readAs := func(t *testing.T, id string, c proctest.Credential, entrust, ownli string) map[string]dialectReq {
 		return map[string]dialectReq{
-			"truv headers":      {"GET", "/v1/users/" + strings.ReplaceAll(id, "-", "") + "/", truvAuth(c), ""},
-			"cl2c api key":      {"GET", "/v1/cl2c/users/" + id, cl2cAuth(c), ""},
-			"ownli headers":     {"GET", "/api/users/" + id, ownliAuth(c), ""},
-			"ownli token":       {"GET", "/api/users/" + id, bearer(ownli), ""},
-			"entrust token":     {"GET", "/api/web/v3/users/" + id, bearer(entrust), ""},
-			"scim bearer":       {"GET", "/scim/v2/Users/" + id, scimAuth(c), ""},
-			"entrust (spare)":   {"GET", "/api/web/v3/users/" + id, bearer(entrustToken(t, client, ins[0], spare)), ""},
-			"scim (spare)":      {"GET", "/scim/v2/Users/" + id, scimAuth(spare), ""},
-			"truv (spare)":      {"GET", "/v1/users/" + strings.ReplaceAll(id, "-", "") + "/", truvAuth(spare), ""},
-			"ownli tok (spare)": {"GET", "/api/users/" + id, bearer(ownliToken(t, client, ins[1], spare)), ""},
+			"truv headers":      {"GET", "/v1/users/" + strings.ReplaceAll(id, "-", "") + "/", proctest.TruvAuth(c), ""},
+			"cl2c api key":      {"GET", "/v1/cl2c/users/" + id, proctest.CL2CAuth(c), ""},
+			"ownli headers":     {"GET", "/api/users/" + id, proctest.OwnliAuth(c), ""},
+			"ownli token":       {"GET", "/api/users/" + id, proctest.Bearer(ownli), ""},
+			"entrust token":     {"GET", "/api/web/v3/users/" + id, proctest.Bearer(entrust), ""},
+			"scim bearer":       {"GET", "/scim/v2/Users/" + id, proctest.SCIMAuth(c), ""},
+			"entrust (spare)":   {"GET", "/api/web/v3/users/" + id, proctest.Bearer(entrustToken(t, client, ins[0], spare)), ""},
+			"scim (spare)":      {"GET", "/scim/v2/Users/" + id, proctest.SCIMAuth(spare), ""},
+			"truv (spare)":      {"GET", "/v1/users/" + strings.ReplaceAll(id, "-", "") + "/", proctest.TruvAuth(spare), ""},
+			"ownli tok (spare)": {"GET", "/api/users/" + id, proctest.Bearer(ownliToken(t, client, ins[1], spare)), ""},
 		}
 	}
 
@@ -174,11 +175,11 @@ func TestSeveralInstances(t *testing.T) {
 			ot := ownliToken(t, client, ins[from], cred)
 			for on := range ins {
 				for name, req := range map[string]dialectReq{
-					"entrust": {"GET", "/api/web/v3/users/" + emailWinner, bearer(et), ""},
-					"ownli":   {"GET", "/api/users/" + emailWinner, bearer(ot), ""},
+					"entrust": {"GET", "/api/web/v3/users/" + emailWinner, proctest.Bearer(et), ""},
+					"ownli":   {"GET", "/api/users/" + emailWinner, proctest.Bearer(ot), ""},
 				} {
-					if r := do(ctx, client, ins[on].base, req); r.status != http.StatusOK {
-						t.Errorf("%s token from instance %d used on instance %d: %d %v %s, want 200", name, from, on, r.status, r.err, r.body)
+					if r := do(ctx, client, ins[on].Base, req); r.Status != http.StatusOK {
+						t.Errorf("%s token from instance %d used on instance %d: %d %v %s, want 200", name, from, on, r.Status, r.Err, r.Body)
 					}
 				}
 			}
@@ -205,25 +206,25 @@ func TestSeveralInstances(t *testing.T) {
 		for i, d := range []string{"truv", "ownli", "scim"} {
 			login, email := "idem"+d, "idem-"+d+"@example.com"
 			req := createIn(d, cred, "", login, email, 5000+i)
-			req.header = maps.Clone(req.header)
-			req.header["Idempotency-Key"] = "race-" + d + "-0001"
+			req.Header = maps.Clone(req.Header)
+			req.Header["Idempotency-Key"] = "race-" + d + "-0001"
 			resps := race(slices.Repeat([]dialectReq{req}, 9))
 			var firsts, replays, conflicts int
 			ids := map[string]bool{}
 			for j, r := range resps {
-				replayed := r.header.Get("Idempotent-Replayed") == "true"
+				replayed := r.Header.Get("Idempotent-Replayed") == "true"
 				switch {
-				case r.err == nil && r.status/100 == 2:
+				case r.Err == nil && r.Status/100 == 2:
 					ids[createdID(d, r)] = true
 					if replayed {
 						replays++
 					} else {
 						firsts++
 					}
-				case r.err == nil && r.status == http.StatusConflict && inUse[d](r.jsonMap()):
+				case r.Err == nil && r.Status == http.StatusConflict && inUse[d](r.JSONMap()):
 					conflicts++
 				default:
-					t.Errorf("%s, key raced, request %d on instance %d: %d %v %s, want 2xx or 409 key in use", d, j, j%numInstances, r.status, r.err, r.body)
+					t.Errorf("%s, key raced, request %d on instance %d: %d %v %s, want 2xx or 409 key in use", d, j, j%numInstances, r.Status, r.Err, r.Body)
 				}
 			}
 			if firsts != 1 || len(ids) != 1 {
@@ -239,10 +240,10 @@ func TestSeveralInstances(t *testing.T) {
 				t.Errorf("%s: %d users with the raced key's e-mail (first %s), want 1 with the id answered %v", d, n, id, ids)
 			}
 			for k, in := range ins {
-				r := do(ctx, client, in.base, req)
-				if r.status/100 != 2 || r.header.Get("Idempotent-Replayed") != "true" || createdID(d, r) != id {
+				r := do(ctx, client, in.Base, req)
+				if r.Status/100 != 2 || r.Header.Get("Idempotent-Replayed") != "true" || createdID(d, r) != id {
 					t.Errorf("%s: retry on instance %d after the race: %d %v replayed=%q %s, want a replay of %s",
-						d, k, r.status, r.err, r.header.Get("Idempotent-Replayed"), r.body, id)
+						d, k, r.Status, r.Err, r.Header.Get("Idempotent-Replayed"), r.Body, id)
 				}
 			}
 			t.Logf("%s: one key through %d instances, 9 racing requests: 1 ran, %d replays, %d answered 409 in use; %d later retries replayed",
@@ -257,12 +258,12 @@ func TestSeveralInstances(t *testing.T) {
 		// so any cache of a positive answer would be warm.
 		for i, in := range ins {
 			for name, req := range reqs {
-				if r := do(ctx, client, in.base, req); r.status != http.StatusOK {
-					t.Fatalf("before revoke, %s on instance %d: %d %v %s, want 200", name, i, r.status, r.err, r.body)
+				if r := do(ctx, client, in.Base, req); r.Status != http.StatusOK {
+					t.Fatalf("before revoke, %s on instance %d: %d %v %s, want 200", name, i, r.Status, r.Err, r.Body)
 				}
 			}
 		}
-		env.run(t, "credential", "revoke", cred.ClientID)
+		env.Run(t, "credential", "revoke", cred.ClientID)
 		revoked := time.Now()
 		// The CLI is another instance: a server that verified the secret
 		// within the TTL may answer from its cache until it ends
@@ -277,8 +278,8 @@ func TestSeveralInstances(t *testing.T) {
 				} else if i == 0 {
 					forms++
 				}
-				if r := do(ctx, client, in.base, req); r.status != want {
-					t.Errorf("after revoke, first %s request on instance %d: %d %v %s, want %d", name, i, r.status, r.err, r.body, want)
+				if r := do(ctx, client, in.Base, req); r.Status != want {
+					t.Errorf("after revoke, first %s request on instance %d: %d %v %s, want %d", name, i, r.Status, r.Err, r.Body, want)
 				}
 			}
 		}
@@ -291,23 +292,23 @@ func TestSeveralInstances(t *testing.T) {
 // one) and e-mail given, in dialect d. entrustTok authenticates Entrust;
 // n makes the phone Ownli requires distinct (the tenant's policy leaves
 // phones not unique, but only the raced identifier should collide).
-func createIn(d string, c credential, entrustTok, login, email string, n int) dialectReq {
+func createIn(d string, c proctest.Credential, entrustTok, login, email string, n int) dialectReq {
 	switch d {
 	case "truv":
-		return dialectReq{"POST", "/v1/users/", truvAuth(c), fmt.Sprintf(
+		return dialectReq{"POST", "/v1/users/", proctest.TruvAuth(c), fmt.Sprintf(
 			`{"external_user_id":%q,"first_name":"Race","last_name":%q,"email":%q}`, login, login, email)}
 	case "cl2c":
-		return dialectReq{"POST", "/v1/cl2c/user", cl2cAuth(c), fmt.Sprintf(
+		return dialectReq{"POST", "/v1/cl2c/user", proctest.CL2CAuth(c), fmt.Sprintf(
 			`{"firstName":"Race","lastName":%q,"email":%q,"userName":%q}`, login, email, login)}
 	case "ownli":
-		return dialectReq{"POST", "/api/users", ownliAuth(c), fmt.Sprintf(
+		return dialectReq{"POST", "/api/users", proctest.OwnliAuth(c), fmt.Sprintf(
 			`{"firstName":"Race","lastName":%q,"email":%q,"phone":"+1415555%04d","address":{"state":"CA"}}`, login, email, n%10000)}
 	case "scim":
-		return dialectReq{"POST", "/scim/v2/Users", scimAuth(c), fmt.Sprintf(
+		return dialectReq{"POST", "/scim/v2/Users", proctest.SCIMAuth(c), fmt.Sprintf(
 			`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,"name":{"givenName":"Race","familyName":%q},"emails":[{"value":%q,"primary":true}]}`,
 			login, login, email)}
 	case "entrust":
-		return dialectReq{"POST", "/api/web/v3/users", bearer(entrustTok), fmt.Sprintf(
+		return dialectReq{"POST", "/api/web/v3/users", proctest.Bearer(entrustTok), fmt.Sprintf(
 			`{"userId":%q,"firstName":"Race","lastName":%q,"email":%q}`, login, login, email)}
 	}
 	panic("unknown dialect " + d)
@@ -318,17 +319,17 @@ func createIn(d string, c credential, entrustTok, login, email string, n int) di
 // id), in the body that dialect documents (see each dialect's golden
 // files).
 func checkConflict(d, field, value, winner string, r response) error {
-	if r.err != nil {
-		return fmt.Errorf("no answer: %w", r.err)
+	if r.Err != nil {
+		return fmt.Errorf("no answer: %w", r.Err)
 	}
-	if r.status != http.StatusConflict {
-		return fmt.Errorf("status %d, want 409", r.status)
+	if r.Status != http.StatusConflict {
+		return fmt.Errorf("status %d, want 409", r.Status)
 	}
-	m := r.jsonMap()
+	m := r.JSONMap()
 	if m == nil {
 		return fmt.Errorf("body is not a JSON object")
 	}
-	ct := r.header.Get("Content-Type")
+	ct := r.Header.Get("Content-Type")
 	switch d {
 	case "truv":
 		e, _ := m["error"].(map[string]any)
@@ -373,27 +374,27 @@ func checkConflict(d, field, value, winner string, r response) error {
 }
 
 // entrustToken authenticates c with Entrust's admin API on in.
-func entrustToken(t *testing.T, c *http.Client, in *instance, cr credential) string {
+func entrustToken(t *testing.T, c *http.Client, in *proctest.Instance, cr proctest.Credential) string {
 	t.Helper()
-	r := do(t.Context(), c, in.base, dialectReq{"POST", "/api/web/v1/adminapi/authenticate",
+	r := do(t.Context(), c, in.Base, dialectReq{"POST", "/api/web/v1/adminapi/authenticate",
 		map[string]string{"Content-Type": "application/json"},
 		fmt.Sprintf(`{"applicationId":%q,"sharedSecret":%q}`, cr.ClientID, cr.Secret)})
-	tok, _ := r.jsonMap()["authToken"].(string)
-	if r.status != http.StatusOK || tok == "" {
-		t.Fatalf("entrust authenticate on %s: %d %v %s", in.name, r.status, r.err, r.body)
+	tok, _ := r.JSONMap()["authToken"].(string)
+	if r.Status != http.StatusOK || tok == "" {
+		t.Fatalf("entrust authenticate on %s: %d %v %s", in.Name, r.Status, r.Err, r.Body)
 	}
 	return tok
 }
 
 // ownliToken gets an Ownli admin token for c on in.
-func ownliToken(t *testing.T, c *http.Client, in *instance, cr credential) string {
+func ownliToken(t *testing.T, c *http.Client, in *proctest.Instance, cr proctest.Credential) string {
 	t.Helper()
-	r := do(t.Context(), c, in.base, dialectReq{"POST", "/api/auth/token",
+	r := do(t.Context(), c, in.Base, dialectReq{"POST", "/api/auth/token",
 		map[string]string{"Content-Type": "application/json"},
 		fmt.Sprintf(`{"clientId":%q,"clientSecret":%q,"partnerId":%q}`, cr.ClientID, cr.Secret, cr.Tenant)})
-	tok, _ := r.jsonMap()["access_token"].(string)
-	if r.status != http.StatusOK || tok == "" {
-		t.Fatalf("ownli token on %s: %d %v %s", in.name, r.status, r.err, r.body)
+	tok, _ := r.JSONMap()["access_token"].(string)
+	if r.Status != http.StatusOK || tok == "" {
+		t.Fatalf("ownli token on %s: %d %v %s", in.Name, r.Status, r.Err, r.Body)
 	}
 	return tok
 }

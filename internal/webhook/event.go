@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/directory/userrecord"
 )
 
 // Event types a subscription may receive.
@@ -87,64 +88,34 @@ type payload struct {
 
 // userJSON is the user in an event: the field names of `roster user
 // export` (docs/OPERATIONS.md), without the SSN, which never leaves
-// Roster in an event.
+// Roster in an event. It is not the export's record type (internal/cli) on
+// purpose: docs/WEBHOOKS.md promises that the booleans, version and times
+// are always present, where the export omits them when empty; the
+// structured parts are userrecord's, shared by both.
 type userJSON struct {
-	ID             string                 `json:"id"`
-	Username       string                 `json:"username,omitempty"`
-	ExternalID     string                 `json:"external_id,omitempty"`
-	ExternalSource string                 `json:"external_source,omitempty"`
-	FirstName      string                 `json:"first_name,omitempty"`
-	LastName       string                 `json:"last_name,omitempty"`
-	Email          string                 `json:"email,omitempty"`
-	EmailVerified  bool                   `json:"email_verified"`
-	Phone          string                 `json:"phone,omitempty"`
-	PhoneVerified  bool                   `json:"phone_verified"`
-	Mobile         string                 `json:"mobile,omitempty"`
-	Locale         string                 `json:"locale,omitempty"`
-	State          string                 `json:"state,omitempty"`
-	Locked         bool                   `json:"locked"`
-	Address        *addressJSON           `json:"address,omitempty"`
-	Values         map[string][]valueJSON `json:"values,omitempty"`
-	Aliases        []aliasJSON            `json:"aliases,omitempty"`
-	Attributes     []attributeJSON        `json:"attributes,omitempty"`
-	Extras         map[string]string      `json:"extras,omitempty"`
-	PartnerCode    string                 `json:"partner_code,omitempty"`
-	Version        int64                  `json:"version"`
-	CreatedAt      string                 `json:"created_at"`
-	UpdatedAt      string                 `json:"updated_at"`
-}
-
-type addressJSON struct {
-	Line1   string `json:"line1,omitempty"`
-	Line2   string `json:"line2,omitempty"`
-	City    string `json:"city,omitempty"`
-	State   string `json:"state,omitempty"`
-	Country string `json:"country,omitempty"`
-	Zip     string `json:"zip,omitempty"`
-}
-
-type valueJSON struct {
-	Value         string `json:"value,omitempty"`
-	Display       string `json:"display,omitempty"`
-	Type          string `json:"type,omitempty"`
-	Primary       bool   `json:"primary,omitempty"`
-	Formatted     string `json:"formatted,omitempty"`
-	StreetAddress string `json:"street_address,omitempty"`
-	Locality      string `json:"locality,omitempty"`
-	Region        string `json:"region,omitempty"`
-	PostalCode    string `json:"postal_code,omitempty"`
-	Country       string `json:"country,omitempty"`
-}
-
-type aliasJSON struct {
-	ID    string `json:"id,omitempty"`
-	Type  string `json:"type,omitempty"`
-	Value string `json:"value"`
-}
-
-type attributeJSON struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	ID             string                        `json:"id"`
+	Username       string                        `json:"username,omitempty"`
+	ExternalID     string                        `json:"external_id,omitempty"`
+	ExternalSource string                        `json:"external_source,omitempty"`
+	FirstName      string                        `json:"first_name,omitempty"`
+	LastName       string                        `json:"last_name,omitempty"`
+	Email          string                        `json:"email,omitempty"`
+	EmailVerified  bool                          `json:"email_verified"`
+	Phone          string                        `json:"phone,omitempty"`
+	PhoneVerified  bool                          `json:"phone_verified"`
+	Mobile         string                        `json:"mobile,omitempty"`
+	Locale         string                        `json:"locale,omitempty"`
+	State          string                        `json:"state,omitempty"`
+	Locked         bool                          `json:"locked"`
+	Address        *userrecord.Address           `json:"address,omitempty"`
+	Values         map[string][]userrecord.Value `json:"values,omitempty"`
+	Aliases        []userrecord.Alias            `json:"aliases,omitempty"`
+	Attributes     []userrecord.Attribute        `json:"attributes,omitempty"`
+	Extras         map[string]string             `json:"extras,omitempty"`
+	PartnerCode    string                        `json:"partner_code,omitempty"`
+	Version        int64                         `json:"version"`
+	CreatedAt      string                        `json:"created_at"`
+	UpdatedAt      string                        `json:"updated_at"`
 }
 
 // timeFormat is how events write times: RFC 3339 in UTC with
@@ -189,30 +160,9 @@ func toUserJSON(u *directory.User) *userJSON {
 		Version:   u.Version,
 		CreatedAt: u.CreatedAt.UTC().Format(timeFormat), UpdatedAt: u.UpdatedAt.UTC().Format(timeFormat),
 	}
-	if !u.Address.IsZero() {
-		a := addressJSON(u.Address)
-		j.Address = &a
-	}
-	for kind, vs := range u.Values {
-		if len(vs) == 0 {
-			continue
-		}
-		if j.Values == nil {
-			j.Values = make(map[string][]valueJSON, len(u.Values))
-		}
-		out := make([]valueJSON, len(vs))
-		for i, v := range vs {
-			out[i] = valueJSON{Value: v.Value, Display: v.Display, Type: v.Type, Primary: v.Primary,
-				Formatted: v.Formatted, StreetAddress: v.Street, Locality: v.Locality, Region: v.Region,
-				PostalCode: v.PostalCode, Country: v.Country}
-		}
-		j.Values[string(kind)] = out
-	}
-	for _, a := range u.Aliases {
-		j.Aliases = append(j.Aliases, aliasJSON{ID: a.ID, Type: a.Type, Value: a.Value})
-	}
-	for _, a := range u.Attributes {
-		j.Attributes = append(j.Attributes, attributeJSON(a))
-	}
+	j.Address = userrecord.FromAddress(u.Address)
+	j.Values = userrecord.FromValues(u.Values)
+	j.Aliases = userrecord.FromAliases(u.Aliases)
+	j.Attributes = userrecord.FromAttributes(u.Attributes)
 	return j
 }

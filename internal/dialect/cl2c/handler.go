@@ -164,11 +164,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p directory.Pr
 	if err != nil {
 		return err
 	}
-	if httpapi.NotModified(w, r, u.Version) {
-		return nil
-	}
-	httpapi.SetETag(w, u.Version)
-	return httpapi.WriteJSON(w, http.StatusOK, toUser(u))
+	return httpapi.WriteCurrent(w, r, u.Version, toUser(u))
 }
 
 // deleteUser: not documented by the vendor. DELETE /v1/cl2c/users/{id}

@@ -179,11 +179,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p directory.Pr
 	if err != nil {
 		return err
 	}
-	if httpapi.NotModified(w, r, u.Version) {
-		return nil
-	}
-	httpapi.SetETag(w, u.Version)
-	return httpapi.WriteJSON(w, http.StatusOK, toWire(u))
+	return httpapi.WriteCurrent(w, r, u.Version, toWire(u))
 }
 
 // deleteUser deletes one user and answers 204. Roster's addition.

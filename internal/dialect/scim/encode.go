@@ -98,34 +98,30 @@ func encodeValue(buf *bytes.Buffer, v any) error {
 		buf.WriteByte('}')
 		return nil
 	case []any:
-		buf.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := encodeValue(buf, e); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-		return nil
+		return encodeArray(buf, x)
 	case []map[string]any:
-		buf.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := encodeValue(buf, e); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-		return nil
+		return encodeArray(buf, x)
 	case json.RawMessage:
 		buf.Write(x)
 		return nil
 	}
 	return encodeScalar(buf, v)
+}
+
+// encodeArray writes xs as a JSON array, each element by encodeValue; the
+// resource maps hold both []any and []map[string]any.
+func encodeArray[T any](buf *bytes.Buffer, xs []T) error {
+	buf.WriteByte('[')
+	for i, e := range xs {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := encodeValue(buf, e); err != nil {
+			return err
+		}
+	}
+	buf.WriteByte(']')
+	return nil
 }
 
 // encodeScalar encodes structs and scalars with encoding/json (structs

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -189,24 +190,15 @@ func compare(have any, op string, want any) (bool, error) {
 		}
 		h, w = strings.ToLower(h), strings.ToLower(w)
 		switch op {
-		case "eq":
-			return h == w, nil
-		case "ne":
-			return h != w, nil
 		case "co":
 			return strings.Contains(h, w), nil
 		case "sw":
 			return strings.HasPrefix(h, w), nil
 		case "ew":
 			return strings.HasSuffix(h, w), nil
-		case "gt":
-			return h > w, nil
-		case "ge":
-			return h >= w, nil
-		case "lt":
-			return h < w, nil
-		case "le":
-			return h <= w, nil
+		}
+		if res, ok := compareOrdered(op, h, w); ok {
+			return res, nil
 		}
 	case bool:
 		w, err := toBool(want, "")
@@ -225,23 +217,32 @@ func compare(have any, op string, want any) (bool, error) {
 		if !ok {
 			return op == "ne", nil
 		}
-		switch op {
-		case "eq":
-			return h == w, nil
-		case "ne":
-			return h != w, nil
-		case "gt":
-			return h > w, nil
-		case "ge":
-			return h >= w, nil
-		case "lt":
-			return h < w, nil
-		case "le":
-			return h <= w, nil
+		if res, ok := compareOrdered(op, h, w); ok {
+			return res, nil
 		}
 		return false, badRequest(typeInvalidFilter, "operator %q does not apply to a number", op)
 	}
 	return false, nil
+}
+
+// compareOrdered applies eq, ne, gt, ge, lt or le to two strings or two numbers;
+// ok is false for any other operator, which the caller answers for its type.
+func compareOrdered[T cmp.Ordered](op string, h, w T) (result, ok bool) {
+	switch op {
+	case "eq":
+		return h == w, true
+	case "ne":
+		return h != w, true
+	case "gt":
+		return h > w, true
+	case "ge":
+		return h >= w, true
+	case "lt":
+		return h < w, true
+	case "le":
+		return h <= w, true
+	}
+	return false, false
 }
 
 func toFloat(v any) (float64, bool) {

@@ -166,11 +166,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p directory.Pr
 	if err != nil {
 		return err
 	}
-	if httpapi.NotModified(w, r, u.Version) {
-		return nil
-	}
-	httpapi.SetETag(w, u.Version)
-	return httpapi.WriteJSON(w, http.StatusOK, toWire(u))
+	return httpapi.WriteCurrent(w, r, u.Version, toWire(u))
 }
 
 // updateUser implements Truv's "Update a user":
