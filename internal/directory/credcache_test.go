@@ -84,7 +84,7 @@ func TestCredentialCacheRevocation(t *testing.T) {
 			var calls int
 			orig := *directory.SecretEqual
 			*directory.SecretEqual = func(a, b []byte) bool { calls++; return orig(a, b) }
-			err = auth(svc1, sec[:len(sec)-1]+"A")
+			err = auth(svc1, wrongSecret(sec))
 			*directory.SecretEqual = orig
 			if !errors.Is(err, directory.ErrUnauthenticated) || calls != 1 || cs1.gets.Load() != 2 {
 				t.Fatalf("wrong secret: %v, %d comparisons, %d reads; want ErrUnauthenticated, 1, 2", err, calls, cs1.gets.Load())
@@ -183,4 +183,14 @@ func TestTouchCredentialCoalesced(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wrongSecret is sec with its last character changed: replacing it with a
+// fixed one would give sec back whenever sec already ends in it.
+func wrongSecret(sec string) string {
+	last := byte('A')
+	if sec[len(sec)-1] == last {
+		last = 'B'
+	}
+	return sec[:len(sec)-1] + string(last)
 }
