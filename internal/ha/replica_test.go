@@ -24,6 +24,7 @@ func replicaPair(t *testing.T) (primary, replica *pgcluster.Node) {
 	replica = primary.NewStandby(t, "replica")
 	primary.WaitStreaming(t, "replica", false)
 	primary.Exec(t, "postgres", "CREATE DATABASE roster")
+	replica.WaitReplayed(t, primary) // the database exists on the replica too
 	return primary, replica
 }
 

@@ -313,6 +313,30 @@ func (n *Node) WaitStreaming(t testing.TB, name string, wantSync bool) {
 	}
 }
 
+// WaitReplayed waits until standby n has replayed everything primary had
+// written when it was called: after a CREATE DATABASE, say, whose replay
+// (the new database's files) can take a loaded machine seconds.
+func (n *Node) WaitReplayed(t testing.TB, primary *Node) {
+	t.Helper()
+	var target string
+	if err := primary.DB(t, "postgres").QueryRow(`SELECT pg_current_wal_lsn()::text`).Scan(&target); err != nil {
+		t.Fatalf("%s: current WAL position: %v", primary.Name, err)
+	}
+	h := n.DB(t, "postgres")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var behind bool
+		err := h.QueryRow(`SELECT pg_last_wal_replay_lsn() < $1::pg_lsn`, target).Scan(&behind)
+		if err == nil && !behind {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("standby %s has not replayed %s's WAL up to %s within a minute (err %v)", n.Name, primary.Name, target, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // appendFile appends lines to a configuration file the owner owns.
 func appendFile(t testing.TB, path string, lines ...string) {
 	t.Helper()
