@@ -39,20 +39,10 @@ func ParseUnique(s string) (directory.UniquePolicy, error) {
 
 // UniqueString is the inverse of ParseUnique.
 func UniqueString(p directory.UniquePolicy) string {
-	var parts []string
-	if p.Email {
-		parts = append(parts, "email")
+	if names := p.Names(); len(names) > 0 {
+		return strings.Join(names, ",")
 	}
-	if p.Phone {
-		parts = append(parts, "phone")
-	}
-	if p.ExternalID {
-		parts = append(parts, "external_id")
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ",")
+	return "none"
 }
 
 type tenantJSON struct {
@@ -63,12 +53,7 @@ type tenantJSON struct {
 }
 
 func toTenantJSON(t *directory.Tenant) tenantJSON {
-	u := UniqueString(t.Unique)
-	list := []string{}
-	if u != "none" {
-		list = strings.Split(u, ",")
-	}
-	return tenantJSON{ID: t.ID, Name: t.Name, Unique: list, CreatedAt: t.CreatedAt.Format(time.RFC3339)}
+	return tenantJSON{ID: t.ID, Name: t.Name, Unique: t.Unique.Names(), CreatedAt: t.CreatedAt.Format(time.RFC3339)}
 }
 
 func printJSON(w io.Writer, v any) error {

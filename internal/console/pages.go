@@ -49,22 +49,12 @@ func principal(t *directory.Tenant) directory.Principal {
 }
 
 // uniqueLabel names a tenant's uniqueness policy as roster tenant create
-// --unique takes it.
+// --unique takes it, spaced for reading.
 func uniqueLabel(p directory.UniquePolicy) string {
-	var parts []string
-	if p.Email {
-		parts = append(parts, "email")
+	if names := p.Names(); len(names) > 0 {
+		return strings.Join(names, ", ")
 	}
-	if p.Phone {
-		parts = append(parts, "phone")
-	}
-	if p.ExternalID {
-		parts = append(parts, "external_id")
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
+	return "none"
 }
 
 type tenantRow struct {

@@ -80,6 +80,22 @@ type UniquePolicy struct {
 	ExternalID bool
 }
 
+// Names lists the identifiers p makes unique, as `roster tenant create
+// --unique` names them, in that order; empty (not nil) when none.
+func (p UniquePolicy) Names() []string {
+	names := []string{}
+	if p.Email {
+		names = append(names, "email")
+	}
+	if p.Phone {
+		names = append(names, "phone")
+	}
+	if p.ExternalID {
+		names = append(names, "external_id")
+	}
+	return names
+}
+
 // DefaultUniquePolicy is the policy of a tenant created without --unique.
 var DefaultUniquePolicy = UniquePolicy{Email: true, Phone: true}
 
