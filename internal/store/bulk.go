@@ -609,13 +609,11 @@ func (b *bulkTx) children(rows []*directory.BulkRow) error {
 	if _, err := b.insert("audit_log", bulkAuditColumns, audit, "", nil); err != nil {
 		return fmt.Errorf("bulk insert: audit: %w", err)
 	}
-	changes := make([]*directory.Change, 0, len(rows))
-	for _, r := range rows {
-		if r.Change != nil {
-			changes = append(changes, r.Change)
-		}
+	changes := make([]*directory.Change, len(rows))
+	for i, r := range rows {
+		changes[i] = r.Change
 	}
-	if err := b.s.enqueueWebhooksBulk(b.ctx, b.tx, changes); err != nil {
+	if err := b.s.enqueueWebhooksBatch(b.ctx, b.tx, changes); err != nil {
 		return fmt.Errorf("bulk insert: %w", err)
 	}
 	return nil
