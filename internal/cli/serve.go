@@ -93,7 +93,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if c.DBRead != "" {
-		if err := registerReplicaMetrics(m, o.store); err != nil {
+		if err := ops.AddReplica(o.store.ReplicaReads); err != nil {
 			return err
 		}
 	}

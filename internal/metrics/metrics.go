@@ -134,6 +134,25 @@ func (o *Ops) AddStore(s Store) error {
 	return nil
 }
 
+// AddReplica installs the read replica's counters (ROSTER_DB_READ): the
+// user lists and searches it served, and those the primary served because
+// it was behind or failing; reads reports both since start.
+func (o *Ops) AddReplica(reads func() (served, fellBack int64)) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_db_replica_reads_total",
+			Help: "User lists and searches served by the read replica since start."},
+			func() float64 { served, _ := reads(); return float64(served) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "roster_db_replica_fallback_reads_total",
+			Help: "User lists and searches served by the primary since start because the read replica was behind or failing."},
+			func() float64 { _, fellBack := reads(); return float64(fellBack) }),
+	} {
+		if err := o.reg.Register(c); err != nil {
+			return fmt.Errorf("register replica metrics: %w", err)
+		}
+	}
+	return nil
+}
+
 // AddWebhookStats installs the webhook collector reading stats, for a
 // dispatcher that starts after Register (it needs the open store); the
 // same as Options.WebhookStats. Install it once.
