@@ -229,12 +229,13 @@ type served struct {
 // for its banner: addr (listenRE, or httpsRE for TLS) names the origin,
 // and the SCIM curl line ends the banner. It fails the test if the server
 // does not start; cleanup stops it.
-func startServe(t *testing.T, addr *regexp.Regexp) *served {
+func startServe(t *testing.T, addr *regexp.Regexp, extra ...string) *served {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	s := &served{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	t.Cleanup(cancel)
-	go func() { s.done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, s.stdout, s.stderr) }()
+	args := append([]string{"serve", "--listen", "127.0.0.1:0"}, extra...)
+	go func() { s.done <- Run(ctx, args, s.stdout, s.stderr) }()
 	for deadline := time.Now().Add(30 * time.Second); s.base == "" && time.Now().Before(deadline); {
 		if m := addr.FindStringSubmatch(s.stdout.String()); m != nil && strings.Contains(s.stdout.String(), "SCIM") {
 			s.base = m[1]
@@ -249,6 +250,21 @@ func startServe(t *testing.T, addr *regexp.Regexp) *served {
 	return s
 }
 
+// stop stops the server gracefully and fails the test unless it exits 0
+// within 15 s.
+func (s *served) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	select {
+	case code := <-s.done:
+		if code != 0 {
+			t.Fatalf("serve exited %d: %s", code, s.stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}
+
 var (
 	listenRE = proctest.ListenRE
 	clientRE = regexp.MustCompile(`client_id: (\S+)`)
@@ -261,8 +277,7 @@ func TestServe(t *testing.T) {
 	dir := tempDB(t)
 	withEnv(t, map[string]string{"ROSTER_DB": "sqlite:" + filepath.Join(dir, "r.db"), "ROSTER_SHUTDOWN_GRACE": "5s"})
 	srv := startServe(t, listenRE)
-	base, stdout, stderr, cancel, done := srv.base, srv.stdout, srv.stderr, srv.cancel, srv.done
-	deadline := time.Now().Add(30 * time.Second)
+	base, stdout, stderr := srv.base, srv.stdout, srv.stderr
 	out := stdout.String()
 	clientID, sec := clientRE.FindStringSubmatch(out), secretRE.FindStringSubmatch(out)
 	if clientID == nil || sec == nil || !strings.Contains(out, "curl") {
@@ -290,15 +305,7 @@ func TestServe(t *testing.T) {
 		r.Body.Close()
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d: %s", code, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not shut down")
-	}
+	srv.stop(t)
 	logs := stderr.String()
 	if !strings.Contains(logs, `"msg":"request"`) || !strings.Contains(logs, "roster stopped") {
 		t.Fatalf("logs lack access lines or the shutdown line:\n%s", logs)
@@ -308,16 +315,10 @@ func TestServe(t *testing.T) {
 	}
 
 	// A second start does not bootstrap again.
-	ctx2, cancel2 := context.WithCancel(t.Context())
-	var out2 syncBuffer
-	go func() { done <- Run(ctx2, []string{"serve", "--listen", "127.0.0.1:0"}, &out2, io.Discard) }()
-	for time.Now().Before(deadline) && !strings.Contains(out2.String(), "SCIM") {
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel2()
-	<-done
-	if strings.Contains(out2.String(), "First start") || !strings.Contains(out2.String(), "listening on") {
-		t.Fatalf("second start output:\n%s", out2.String())
+	srv2 := startServe(t, listenRE)
+	srv2.stop(t)
+	if out2 := srv2.stdout.String(); strings.Contains(out2, "First start") || !strings.Contains(out2, "listening on") {
+		t.Fatalf("second start output:\n%s", out2)
 	}
 }
 
@@ -354,7 +355,7 @@ func TestPostgresCommands(t *testing.T) {
 	}
 
 	srv := startServe(t, listenRE)
-	base, stdout, cancel, done := srv.base, srv.stdout, srv.cancel, srv.done
+	base, stdout := srv.base, srv.stdout
 	if strings.Contains(stdout.String(), "First start") {
 		t.Fatal("serve bootstrapped although a tenant exists")
 	}
@@ -368,8 +369,5 @@ func TestPostgresCommands(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("SCIM list on PostgreSQL-backed serve: %d", resp.StatusCode)
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("serve exited %d", code)
-	}
+	srv.stop(t)
 }

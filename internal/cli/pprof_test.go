@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestPprofFlagRefusesNonLoopback: serve and bench refuse a --pprof
@@ -37,26 +35,14 @@ func TestPprofFlagRefusesNonLoopback(t *testing.T) {
 func TestServePprof(t *testing.T) {
 	dir := tempDB(t)
 	withEnv(t, map[string]string{"ROSTER_DB": "sqlite:" + filepath.Join(dir, "r.db"), "ROSTER_SHUTDOWN_GRACE": "2s"})
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--pprof", "127.0.0.1:0"}, stdout, stderr)
-	}()
-	pprofRE := regexp.MustCompile(`"msg":"pprof listening","addr":"([^"]+)"`)
-	var base, pp string
-	for deadline := time.Now().Add(30 * time.Second); (base == "" || pp == "") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil && strings.Contains(stdout.String(), "SCIM") {
-			base = m[1]
-		}
-		if m := pprofRE.FindStringSubmatch(stderr.String()); m != nil {
-			pp = m[1]
-		}
+	srv := startServe(t, listenRE, "--pprof", "127.0.0.1:0")
+	// serve logs the pprof listener before it opens the database, so
+	// before the banner startServe waited for.
+	m := regexp.MustCompile(`"msg":"pprof listening","addr":"([^"]+)"`).FindStringSubmatch(srv.stderr.String())
+	if m == nil {
+		t.Fatalf("serve --pprof did not log its pprof listener:\n%s", srv.stderr.String())
 	}
-	if base == "" || pp == "" {
-		t.Fatalf("serve --pprof did not start both listeners:\n%s\n%s", stdout.String(), stderr.String())
-	}
+	base, pp := srv.base, m[1]
 	get := func(url string) int {
 		t.Helper()
 		resp, err := http.Get(url)
@@ -72,13 +58,5 @@ func TestServePprof(t *testing.T) {
 	if code := get(base + "/debug/pprof/"); code == http.StatusOK {
 		t.Errorf("API listener serves /debug/pprof/ (%d)", code)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d: %s", code, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not shut down")
-	}
+	srv.stop(t)
 }

@@ -80,7 +80,7 @@ func TestServeTLS(t *testing.T) {
 		withEnv(t, map[string]string{"ROSTER_DB": "sqlite:" + filepath.Join(dir, "r.db"), "ROSTER_SHUTDOWN_GRACE": "5s",
 			"ROSTER_TLS_CERT": certFile, "ROSTER_TLS_KEY": keyFile})
 		srv := startServe(t, httpsRE)
-		base, stderr, cancel, done := srv.base, srv.stderr, srv.cancel, srv.done
+		base := srv.base
 		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
 		resp, err := client.Get(base + "/healthz")
 		if err != nil {
@@ -90,14 +90,6 @@ func TestServeTLS(t *testing.T) {
 		if resp.StatusCode != 200 || resp.TLS == nil || resp.ProtoMajor != 2 || resp.Header.Get("Strict-Transport-Security") == "" {
 			t.Fatalf("got %d %s tls=%v hsts=%q; want 200 over h2 with HSTS", resp.StatusCode, resp.Proto, resp.TLS != nil, resp.Header.Get("Strict-Transport-Security"))
 		}
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Fatalf("serve exited %d: %s", code, stderr.String())
-			}
-		case <-time.After(15 * time.Second):
-			t.Fatal("serve did not shut down")
-		}
+		srv.stop(t)
 	})
 }
